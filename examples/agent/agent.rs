@@ -1,0 +1,237 @@
+//! A small agent on a deterministic local "model": no network, no weights. The model
+//! reads the conversation, decides whether to call a tool, and reports token usage
+//! counted by its own tokenizer. Shared by `main.rs` and the integration tests.
+
+// Shared with the tests, each of which uses a different part of it.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::time::Duration;
+
+use llm_telemetry::{instrument_agent_turn, instrument_inference, instrument_tool, TokenUsage, Usage};
+
+/// One chat message.
+#[derive(Clone, Debug)]
+pub enum Message {
+    User(String),
+    Assistant(String),
+    ToolCall { id: String, name: String, argument: String },
+    ToolResult { id: String, content: String },
+}
+
+#[derive(Debug)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+}
+
+/// What the model decided.
+#[derive(Debug)]
+pub enum Reply {
+    Answer(String),
+    CallTool { name: String, argument: String },
+}
+
+#[derive(Debug)]
+pub struct ChatResponse {
+    pub reply: Reply,
+    pub usage: Usage,
+}
+
+impl TokenUsage for ChatResponse {
+    fn token_usage(&self) -> Option<Usage> {
+        Some(self.usage)
+    }
+}
+
+#[derive(Debug)]
+pub enum ModelError {
+    ContextTooLong(usize),
+}
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelError::ContextTooLong(n) => write!(f, "context of {n} tokens exceeds the window"),
+        }
+    }
+}
+impl std::error::Error for ModelError {}
+
+#[derive(Debug)]
+pub enum ToolError {
+    UnknownCity(String),
+    BadExpression(String),
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ToolError::UnknownCity(c) => write!(f, "no weather station in {c}"),
+            ToolError::BadExpression(e) => write!(f, "cannot evaluate `{e}`"),
+        }
+    }
+}
+impl std::error::Error for ToolError {}
+
+/// Whitespace-and-punctuation tokenizer: the local model's token counts.
+pub fn count_tokens(text: &str) -> u64 {
+    text.split(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
+        .filter(|t| !t.is_empty())
+        .count() as u64
+        + text.chars().filter(|c| c.is_ascii_punctuation()).count() as u64
+}
+
+fn message_text(m: &Message) -> String {
+    match m {
+        Message::User(t) | Message::Assistant(t) => t.clone(),
+        Message::ToolCall { name, argument, .. } => format!("{name}({argument})"),
+        Message::ToolResult { content, .. } => content.clone(),
+    }
+}
+
+/// The deterministic model: rules instead of weights.
+pub struct LocalModel {
+    pub name: String,
+    /// Simulated latency per generated token.
+    pub per_token: Duration,
+}
+
+impl LocalModel {
+    pub fn new(name: &str) -> Self {
+        LocalModel {
+            name: name.to_owned(),
+            per_token: Duration::from_micros(200),
+        }
+    }
+
+    fn decide(messages: &[Message]) -> Reply {
+        match messages.last() {
+            Some(Message::ToolResult { content, .. }) => Reply::Answer(format!("Here is what I found: {content}.")),
+            Some(Message::User(text)) => {
+                let lower = text.to_lowercase();
+                if let Some(city) = lower.split("weather in ").nth(1) {
+                    let city = city.trim_end_matches(['?', '.', '!']).trim();
+                    let mut c = city.chars();
+                    let city = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
+                    Reply::CallTool { name: "get_weather".into(), argument: city }
+                } else if let Some(expr) = lower.split("what is ").nth(1) {
+                    let expr = expr.trim_end_matches(['?', '.', '!']).trim().to_owned();
+                    Reply::CallTool { name: "calculator".into(), argument: expr }
+                } else {
+                    Reply::Answer(format!("You said: {text}. I can tell the weather or do arithmetic."))
+                }
+            }
+            _ => Reply::Answer("How can I help?".into()),
+        }
+    }
+}
+
+/// One inference: usage is read from `ChatResponse` through `TokenUsage`.
+#[instrument_inference(model = req.model, provider = "local")]
+pub async fn chat(model: &LocalModel, req: &ChatRequest) -> Result<ChatResponse, ModelError> {
+    let prompt_tokens: u64 = req.messages.iter().map(|m| count_tokens(&message_text(m))).sum();
+    if prompt_tokens > 4096 {
+        return Err(ModelError::ContextTooLong(prompt_tokens as usize));
+    }
+    let reply = LocalModel::decide(&req.messages);
+    let completion_tokens = match &reply {
+        Reply::Answer(t) => count_tokens(t),
+        Reply::CallTool { name, argument } => count_tokens(name) + count_tokens(argument) + 4,
+    };
+    tokio::time::sleep(model.per_token * completion_tokens as u32).await;
+    Ok(ChatResponse {
+        reply,
+        usage: Usage::new(prompt_tokens, completion_tokens),
+    })
+}
+
+/// A tool that fails for cities it does not know.
+#[instrument_tool(tool = "get_weather", call_id = call_id)]
+pub async fn get_weather(city: &str, call_id: &str) -> Result<String, ToolError> {
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let (sky, celsius) = match city {
+        "Paris" => ("light rain", 14),
+        "Lisbon" => ("sunny", 22),
+        "Oslo" => ("snow", -3),
+        _ => return Err(ToolError::UnknownCity(city.to_owned())),
+    };
+    Ok(format!("{sky} and {celsius}°C in {city}"))
+}
+
+/// A synchronous tool: `a op b` with integers.
+#[instrument_tool(tool = "calculator")]
+pub fn calculator(expression: &str) -> Result<i64, ToolError> {
+    let bad = || ToolError::BadExpression(expression.to_owned());
+    let parts: Vec<&str> = expression.split_whitespace().collect();
+    let [a, op, b] = parts.as_slice() else { return Err(bad()) };
+    let (a, b): (i64, i64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    match *op {
+        "+" => Ok(a + b),
+        "-" => Ok(a - b),
+        "*" | "x" | "times" => Ok(a * b),
+        "/" if b != 0 => Ok(a / b),
+        _ => Err(bad()),
+    }
+}
+
+#[derive(Debug)]
+pub struct AgentError(pub ModelError);
+
+impl fmt::Display for AgentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the model failed: {}", self.0)
+    }
+}
+impl std::error::Error for AgentError {}
+
+pub struct Agent {
+    pub name: String,
+    pub model: LocalModel,
+}
+
+impl Agent {
+    pub fn new(name: &str, model: &str) -> Self {
+        Agent {
+            name: name.to_owned(),
+            model: LocalModel::new(model),
+        }
+    }
+
+    /// One turn: ask the model, run the tool it asks for, ask again with the result.
+    #[instrument_agent_turn(agent = self.name, session = session_id)]
+    pub async fn turn(&self, session_id: &str, input: &str) -> Result<String, AgentError> {
+        let mut messages = vec![Message::User(input.to_owned())];
+        for step in 0..4 {
+            let req = ChatRequest {
+                model: self.model.name.clone(),
+                messages: messages.clone(),
+            };
+            let response = chat(&self.model, &req).await.map_err(AgentError)?;
+            match response.reply {
+                Reply::Answer(text) => return Ok(text),
+                Reply::CallTool { name, argument } => {
+                    let id = format!("call_{step}");
+                    tracing::info!(tool = %name, "model requested a tool");
+                    let content = match name.as_str() {
+                        "get_weather" => get_weather(&argument, &id).await.map_err(|e| e.to_string()),
+                        _ => calculator(&argument).map(|v| v.to_string()).map_err(|e| e.to_string()),
+                    };
+                    let content = content.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "tool failed; telling the model");
+                        format!("the tool failed: {e}")
+                    });
+                    messages.push(Message::ToolCall { id: id.clone(), name, argument });
+                    messages.push(Message::ToolResult { id, content });
+                }
+            }
+        }
+        Ok("I could not finish in four steps.".into())
+    }
+}
+
+/// The conversation the example runs: two sessions, one failing tool call.
+pub const SESSIONS: [(&str, &[&str]); 2] = [
+    ("session-paris", &["What is the weather in Paris?", "What is 12 * 7?", "Thanks!"]),
+    ("session-atlantis", &["What is the weather in Atlantis?", "What is 100 / 4?"]),
+];

@@ -1,0 +1,97 @@
+//! The handle that keeps the sinks running and flushes them when dropped.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::pipeline::Pipeline;
+
+/// How long `flush()` and the final drain on drop may take before giving up on a sink.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Keeps llm-telemetry's sinks alive. Dropping it writes out everything queued
+/// (bounded by a timeout per sink, so a hung collector cannot hang the exit).
+///
+/// ```
+/// use llm_telemetry::TelemetryConfig;
+///
+/// let guard = TelemetryConfig::builder().sinks([]).build().init_local().unwrap();
+/// guard.flush();
+/// assert!(guard.stats().sinks.is_empty());
+/// drop(guard); // flushes and stops every sink
+/// ```
+#[must_use = "dropping the guard stops the sinks: keep it alive for the life of the program"]
+pub struct TelemetryGuard {
+    pub(crate) pipeline: Arc<Pipeline>,
+    // Restores the previous thread-local subscriber (for `init_local`).
+    pub(crate) _default: Option<tracing::subscriber::DefaultGuard>,
+    pub(crate) db_path: Option<std::path::PathBuf>,
+}
+
+impl TelemetryGuard {
+    /// Block until everything emitted so far is written by every sink (at most 10 s
+    /// per call). Returns false if a sink did not confirm in time.
+    pub fn flush(&self) -> bool {
+        self.pipeline.flush(FLUSH_TIMEOUT)
+    }
+
+    /// Counters of every sink: what was offered, written, dropped and failed.
+    pub fn stats(&self) -> TelemetryStats {
+        TelemetryStats {
+            sinks: self.pipeline.stats(),
+        }
+    }
+
+    /// The SQLite store this guard writes to, when the `sqlite` sink is enabled.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.db_path.as_deref()
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        self.pipeline.shutdown(FLUSH_TIMEOUT);
+    }
+}
+
+impl fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryGuard")
+            .field("sinks", &self.pipeline.sink_names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Counters of every sink, from [`TelemetryGuard::stats`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TelemetryStats {
+    /// One entry per enabled sink.
+    pub sinks: Vec<SinkStats>,
+}
+
+impl TelemetryStats {
+    /// The counters of one sink, by name (`console`, `sqlite`, ...).
+    pub fn sink(&self, name: &str) -> Option<&SinkStats> {
+        self.sinks.iter().find(|s| s.name == name)
+    }
+
+    /// Items dropped by any sink.
+    pub fn dropped(&self) -> u64 {
+        self.sinks.iter().map(|s| s.dropped).sum()
+    }
+}
+
+/// Counters of one sink. After a flush, `stored + dropped + failed == emitted`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SinkStats {
+    /// Sink name.
+    pub name: &'static str,
+    /// Items offered to the sink (spans, metric batches, logs).
+    pub emitted: u64,
+    /// Items written.
+    pub stored: u64,
+    /// Items dropped because the queue was full (or the sink was shut down).
+    pub dropped: u64,
+    /// Items the sink tried to write and could not.
+    pub failed: u64,
+}

@@ -1,0 +1,209 @@
+//! W3C trace-context identifiers: 16-byte trace ids and 8-byte span ids, rendered
+//! as lowercase hex. One span has one id in every sink.
+
+use std::cell::Cell;
+use std::fmt;
+use std::str::FromStr;
+
+/// A W3C trace id: 16 bytes, 32 lowercase hex characters, never all zero.
+///
+/// ```
+/// use llm_telemetry::TraceId;
+/// let id: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
+/// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceId(pub [u8; 16]);
+
+/// A W3C span id: 8 bytes, 16 lowercase hex characters, never all zero.
+///
+/// ```
+/// use llm_telemetry::SpanId;
+/// let id: SpanId = "00f067aa0ba902b7".parse().unwrap();
+/// assert_eq!(id.to_string(), "00f067aa0ba902b7");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpanId(pub [u8; 8]);
+
+/// The id could not be parsed: wrong length, a non-hex character, or all zeros.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} `{value}`: expected {len} lowercase hex characters, not all zero")]
+pub struct InvalidId {
+    kind: &'static str,
+    len: usize,
+    value: String,
+}
+
+impl TraceId {
+    /// A fresh random trace id.
+    pub fn random() -> Self {
+        let hi = next_random();
+        let lo = next_random();
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&hi.to_be_bytes());
+        bytes[8..].copy_from_slice(&lo.to_be_bytes());
+        if bytes == [0; 16] {
+            bytes[15] = 1;
+        }
+        TraceId(bytes)
+    }
+
+    /// The id as a `u128` (big-endian), as OpenTelemetry's `TraceId::from` takes it.
+    pub fn to_u128(self) -> u128 {
+        u128::from_be_bytes(self.0)
+    }
+}
+
+impl SpanId {
+    /// A fresh random span id.
+    pub fn random() -> Self {
+        let mut v = next_random();
+        if v == 0 {
+            v = 1;
+        }
+        SpanId(v.to_be_bytes())
+    }
+
+    /// The id as a `u64` (big-endian), as OpenTelemetry's `SpanId::from` takes it.
+    pub fn to_u64(self) -> u64 {
+        u64::from_be_bytes(self.0)
+    }
+}
+
+fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 32];
+    for (i, b) in bytes.iter().enumerate() {
+        buf[2 * i] = HEX[(b >> 4) as usize];
+        buf[2 * i + 1] = HEX[(b & 0xf) as usize];
+    }
+    // Only ASCII hex digits were written.
+    f.write_str(std::str::from_utf8(&buf[..bytes.len() * 2]).unwrap_or_default())
+}
+
+fn parse_hex<const N: usize>(s: &str, kind: &'static str) -> Result<[u8; N], InvalidId> {
+    let err = || InvalidId {
+        kind,
+        len: N * 2,
+        value: s.to_owned(),
+    };
+    let raw = s.as_bytes();
+    if raw.len() != N * 2 {
+        return Err(err());
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (i, pair) in raw.chunks_exact(2).enumerate() {
+        out[i] = (nibble(pair[0]).ok_or_else(err)? << 4) | nibble(pair[1]).ok_or_else(err)?;
+    }
+    if out.iter().all(|b| *b == 0) {
+        return Err(err());
+    }
+    Ok(out)
+}
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+impl fmt::Debug for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceId({self})")
+    }
+}
+impl fmt::Display for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_hex(f, &self.0)
+    }
+}
+impl fmt::Debug for SpanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SpanId({self})")
+    }
+}
+impl FromStr for TraceId {
+    type Err = InvalidId;
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        parse_hex::<16>(s, "trace id").map(TraceId)
+    }
+}
+impl FromStr for SpanId {
+    type Err = InvalidId;
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        parse_hex::<8>(s, "span id").map(SpanId)
+    }
+}
+impl serde::Serialize for TraceId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+impl serde::Serialize for SpanId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+thread_local! {
+    // Per-thread generator: id generation must not contend across threads.
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+fn seed() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    // RandomState is seeded from the OS once per process and perturbed per instance.
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.write_usize(&h as *const _ as usize);
+    if let Ok(d) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(d.as_nanos());
+    }
+    h.finish() | 1
+}
+
+/// SplitMix64: fast, full-period, and good enough for ids (they need uniqueness, not secrecy).
+fn next_random() -> u64 {
+    RNG.with(|s| {
+        let mut z = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(z);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_bad_input() {
+        let t = TraceId::random();
+        assert_eq!(t.to_string().len(), 32);
+        assert_eq!(t.to_string().parse::<TraceId>().unwrap(), t);
+        let s = SpanId::random();
+        assert_eq!(s.to_string().parse::<SpanId>().unwrap(), s);
+        assert!("00000000000000000000000000000000".parse::<TraceId>().is_err());
+        assert!("4BF92F3577B34DA6A3CE929D0E0E4736".parse::<TraceId>().is_err());
+        assert!("abc".parse::<SpanId>().is_err());
+    }
+
+    #[test]
+    fn ids_are_unique_across_threads() {
+        let handles: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..10_000).map(|_| SpanId::random()).collect::<Vec<_>>()))
+            .collect();
+        let mut all = std::collections::HashSet::new();
+        for h in handles {
+            for id in h.join().unwrap() {
+                assert!(all.insert(id));
+            }
+        }
+    }
+}

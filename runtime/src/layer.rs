@@ -1,0 +1,643 @@
+//! The `tracing` layer: it gives every span a W3C id when it opens, collects its
+//! fields, logs and children's token usage while it runs, and when it closes turns it
+//! into one immutable [`SpanRecord`] for the sinks.
+
+use std::any::TypeId;
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes as SpanAttributes, Id, Record};
+use tracing::{Dispatch, Event, Metadata, Subscriber};
+use tracing_core::subscriber::Interest;
+use tracing_core::LevelFilter;
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::layer::{Context, Filter, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::config::{ConfigError, TelemetryConfig};
+use crate::event::EVENT_TARGET;
+use crate::guard::TelemetryGuard;
+use crate::ids::{SpanId, TraceId};
+use crate::metrics::InferenceMetrics;
+use crate::pipeline::Pipeline;
+use crate::record::{
+    Attributes, AttrValue, LogBody, LogRecord, Severity, SpanCategory, SpanKind, SpanRecord,
+    SpanStatus, Telemetry,
+};
+use crate::usage::Usage;
+
+/// Target of the carrier span that `context::extract` creates for a remote parent.
+pub(crate) const REMOTE_PARENT_TARGET: &str = "llm_telemetry::remote_parent";
+
+/// Attributes that hold prompts, completions, tool arguments or results: recorded
+/// only when content capture is on.
+pub(crate) const CONTENT_FIELDS: [&str; 4] = [
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+];
+
+/// Targets whose spans and logs never enter the pipeline: the exporters' own HTTP and
+/// gRPC stacks would otherwise report on themselves without end.
+const INTERNAL_TARGETS: [&str; 10] = [
+    "hyper", "h2", "tonic", "tower", "reqwest", "rustls", "opentelemetry", "want", "mio", "llm_telemetry::internal",
+];
+
+/// The llm-telemetry `tracing` layer. Build it with [`crate::layer`] to compose it
+/// with your own layers, or let [`crate::init`] install it.
+///
+/// It records spans and events at `INFO` and above, except the HTTP/gRPC stacks'
+/// own, and only for itself: other layers still see everything they ask for.
+pub struct TelemetryLayer<S> {
+    inner: Filtered<SpanCollector, TelemetryFilter, S>,
+    capture: ContentCapture,
+}
+
+impl<S> fmt::Debug for TelemetryLayer<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryLayer")
+            .field("capture_content", &self.capture.0)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Found by downcasting the subscriber: whether the layer serving a span records
+/// content. No global state, so two subscribers in one process can disagree.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ContentCapture(pub bool);
+
+/// Whether the llm-telemetry layer that serves `span` records content.
+pub(crate) fn content_capture_enabled(span: &tracing::Span) -> bool {
+    span.with_subscriber(|(_, dispatch)| {
+        dispatch
+            .downcast_ref::<ContentCapture>()
+            .is_some_and(|c| c.0)
+    })
+    .unwrap_or(false)
+}
+
+pub(crate) fn build<S>(config: &TelemetryConfig) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    config.validate()?;
+    let (sinks, db_path) = crate::sinks::start(config)?;
+    let pipeline = Arc::new(Pipeline::new(sinks));
+    let collector = SpanCollector {
+        enabled: !pipeline.is_empty(),
+        pipeline: pipeline.clone(),
+        service_name: Arc::from(config.service_name()),
+        capture_content: config.capture_content(),
+        metrics: InferenceMetrics::new(config.metric_namespace()),
+    };
+    let filter = TelemetryFilter {
+        enabled: collector.enabled,
+    };
+    let layer = TelemetryLayer {
+        inner: collector.with_filter(filter),
+        capture: ContentCapture(config.capture_content()),
+    };
+    let guard = TelemetryGuard {
+        pipeline,
+        _default: None,
+        db_path,
+    };
+    Ok((layer, guard))
+}
+
+// Every method forwards to the filtered collector; only `downcast_raw` adds the
+// content-capture flag that instrumented code looks up.
+impl<S> Layer<S> for TelemetryLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        self.inner.on_register_dispatch(subscriber)
+    }
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.inner.on_layer(subscriber)
+    }
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.inner.register_callsite(metadata)
+    }
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.enabled(metadata, ctx)
+    }
+    fn on_new_span(&self, attrs: &SpanAttributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_new_span(attrs, id, ctx)
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.inner.max_level_hint()
+    }
+    fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        self.inner.on_record(span, values, ctx)
+    }
+    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
+        self.inner.on_follows_from(span, follows, ctx)
+    }
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.event_enabled(event, ctx)
+    }
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.inner.on_event(event, ctx)
+    }
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx)
+    }
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx)
+    }
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx)
+    }
+    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
+        self.inner.on_id_change(old, new, ctx)
+    }
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
+            Some(self as *const Self as *const ())
+        } else if id == TypeId::of::<ContentCapture>() {
+            Some(&self.capture as *const ContentCapture as *const ())
+        } else {
+            // SAFETY: forwarded unchanged to the wrapped layer, which upholds the contract.
+            unsafe { self.inner.downcast_raw(id) }
+        }
+    }
+}
+
+/// The per-layer filter: static, so callsites are decided once and cached.
+struct TelemetryFilter {
+    enabled: bool,
+}
+
+impl TelemetryFilter {
+    fn wants(&self, metadata: &Metadata<'_>) -> bool {
+        self.enabled
+            && *metadata.level() <= tracing::Level::INFO
+            && !INTERNAL_TARGETS.iter().any(|t| {
+                let target = metadata.target();
+                target.starts_with(t)
+                    && matches!(target.as_bytes().get(t.len()), None | Some(b':'))
+            })
+    }
+}
+
+impl<S> Filter<S> for TelemetryFilter {
+    fn enabled(&self, metadata: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        self.wants(metadata)
+    }
+    fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if self.wants(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(if self.enabled {
+            LevelFilter::INFO
+        } else {
+            LevelFilter::OFF
+        })
+    }
+}
+
+thread_local! {
+    // Set on the sinks' own threads: what they do must never come back as telemetry.
+    static SUPPRESSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Ignore telemetry from the current thread until the returned value drops.
+pub(crate) fn suppress_on_this_thread() -> impl Drop {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SUPPRESSED.with(|s| s.set(self.0));
+        }
+    }
+    Restore(SUPPRESSED.with(|s| s.replace(true)))
+}
+
+fn suppressed() -> bool {
+    SUPPRESSED.with(Cell::get)
+}
+
+/// The state of an open span, kept in the registry's extensions.
+struct SpanState {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: Option<SpanId>,
+    parent_is_remote: bool,
+    // A carrier for a remote parent: gives ids to children, is never recorded itself.
+    remote_carrier: bool,
+    start: SystemTime,
+    started: Instant,
+    name: Option<String>,
+    kind: SpanKind,
+    category: SpanCategory,
+    status: SpanStatus,
+    status_message: Option<String>,
+    attributes: Attributes,
+    events: Vec<LogRecord>,
+    // Agent turns: what their inferences and tools reported.
+    children_usage: Usage,
+    inference_calls: u64,
+    tool_calls: u64,
+}
+
+/// Collects spans and events into records and hands them to the pipeline.
+struct SpanCollector {
+    enabled: bool,
+    pipeline: Arc<Pipeline>,
+    service_name: Arc<str>,
+    capture_content: bool,
+    metrics: InferenceMetrics,
+}
+
+impl<S> Layer<S> for SpanCollector
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &SpanAttributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if suppressed() {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let parent = span
+            .parent()
+            .and_then(|p| p.extensions().get::<SpanState>().map(|s| (s.trace_id, s.span_id, s.remote_carrier)));
+        let metadata = attrs.metadata();
+        let mut state = SpanState {
+            trace_id: TraceId([0; 16]),
+            span_id: SpanId::random(),
+            parent_span_id: None,
+            parent_is_remote: false,
+            remote_carrier: metadata.target() == REMOTE_PARENT_TARGET,
+            start: SystemTime::now(),
+            started: Instant::now(),
+            name: None,
+            kind: SpanKind::Internal,
+            category: SpanCategory::Other,
+            status: SpanStatus::Unset,
+            status_message: None,
+            attributes: Vec::with_capacity(metadata.fields().len()),
+            events: Vec::new(),
+            children_usage: Usage::default(),
+            inference_calls: 0,
+            tool_calls: 0,
+        };
+        attrs.record(&mut SpanVisitor {
+            state: &mut state,
+            capture_content: self.capture_content,
+        });
+        if state.remote_carrier {
+            // `context::extract` recorded the remote ids as `trace_id` / `span_id`.
+            let ids = remote_ids(&state.attributes);
+            match ids {
+                Some((trace_id, span_id)) => {
+                    state.trace_id = trace_id;
+                    state.span_id = span_id;
+                }
+                None => state.trace_id = TraceId::random(),
+            }
+        } else {
+            match parent {
+                Some((trace_id, parent_id, parent_is_carrier)) => {
+                    state.trace_id = trace_id;
+                    state.parent_span_id = Some(parent_id);
+                    state.parent_is_remote = parent_is_carrier;
+                }
+                None => state.trace_id = TraceId::random(),
+            }
+        }
+        span.extensions_mut().insert(state);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(state) = ext.get_mut::<SpanState>() {
+            values.record(&mut SpanVisitor {
+                state,
+                capture_content: self.capture_content,
+            });
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if suppressed() {
+            return;
+        }
+        let mut visitor = EventVisitor::default();
+        event.record(&mut visitor);
+        let body = if event.metadata().target() == EVENT_TARGET {
+            match visitor.structured_body() {
+                Some(body) => body,
+                None => return,
+            }
+        } else {
+            LogBody::Unstructured {
+                message: visitor.message.take().unwrap_or_default(),
+                severity: Severity::from_level(event.metadata().level()),
+            }
+        };
+        let mut record = LogRecord {
+            timestamp: SystemTime::now(),
+            trace_id: None,
+            span_id: None,
+            body,
+            attributes: visitor.attributes,
+        };
+        if let Some(span) = ctx.event_span(event) {
+            let mut ext = span.extensions_mut();
+            if let Some(state) = ext.get_mut::<SpanState>() {
+                if !state.remote_carrier {
+                    record.trace_id = Some(state.trace_id);
+                    record.span_id = Some(state.span_id);
+                    state.events.push(record);
+                    return;
+                }
+                record.trace_id = Some(state.trace_id);
+            }
+        }
+        self.pipeline.send(Telemetry::Log(Arc::new(record)));
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(mut state) = span.extensions_mut().remove::<SpanState>() else {
+            return;
+        };
+        if state.remote_carrier {
+            return;
+        }
+        let end = state.start + state.started.elapsed();
+        if state.status == SpanStatus::Unset && state.attributes.iter().any(|(k, _)| k == "error.type") {
+            state.status = SpanStatus::Error;
+        }
+        let mut metrics = None;
+        match state.category {
+            SpanCategory::AgentTurn => {
+                let u = state.children_usage;
+                set_attr(&mut state.attributes, "gen_ai.usage.input_tokens", AttrValue::U64(u.prompt_tokens));
+                set_attr(&mut state.attributes, "gen_ai.usage.output_tokens", AttrValue::U64(u.completion_tokens));
+                set_attr(&mut state.attributes, "llm_telemetry.inference_calls", AttrValue::U64(state.inference_calls));
+                set_attr(&mut state.attributes, "llm_telemetry.tool_calls", AttrValue::U64(state.tool_calls));
+            }
+            SpanCategory::Inference => {
+                let usage = usage_of(&state.attributes);
+                let duration = end.duration_since(state.start).unwrap_or_default();
+                let points = self.metrics.measure(&state.attributes, usage, duration, end, state.trace_id, state.span_id);
+                if let Some(u) = usage {
+                    state.events.extend(self.metrics.token_events(&state.attributes, u, end, state.trace_id, state.span_id));
+                }
+                metrics = Some(points);
+                if let Some(turn) = nearest_agent_turn(&span) {
+                    let mut ext = turn.extensions_mut();
+                    if let Some(t) = ext.get_mut::<SpanState>() {
+                        if let Some(u) = usage {
+                            add_usage(&mut t.children_usage, &u);
+                        }
+                        t.inference_calls += 1;
+                    }
+                }
+            }
+            SpanCategory::Tool => {
+                if let Some(turn) = nearest_agent_turn(&span) {
+                    if let Some(t) = turn.extensions_mut().get_mut::<SpanState>() {
+                        t.tool_calls += 1;
+                    }
+                }
+            }
+            SpanCategory::Other => {}
+        }
+        let record = SpanRecord {
+            trace_id: state.trace_id,
+            span_id: state.span_id,
+            parent_span_id: state.parent_span_id,
+            parent_is_remote: state.parent_is_remote,
+            name: state.name.unwrap_or_else(|| span.metadata().name().to_owned()),
+            kind: state.kind,
+            category: state.category,
+            start_time: state.start,
+            end_time: end,
+            status: state.status,
+            status_message: state.status_message,
+            attributes: state.attributes,
+            events: state.events,
+            service_name: self.service_name.clone(),
+            target: span.metadata().target(),
+        };
+        self.pipeline.send(Telemetry::Span(Arc::new(record)));
+        if let Some(points) = metrics {
+            self.pipeline.send(Telemetry::Metrics(points.into()));
+        }
+    }
+}
+
+fn nearest_agent_turn<'a, S>(span: &tracing_subscriber::registry::SpanRef<'a, S>) -> Option<tracing_subscriber::registry::SpanRef<'a, S>>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    span.scope().skip(1).find(|s| {
+        s.extensions()
+            .get::<SpanState>()
+            .is_some_and(|st| st.category == SpanCategory::AgentTurn)
+    })
+}
+
+fn add_usage(total: &mut Usage, u: &Usage) {
+    total.prompt_tokens += u.prompt_tokens;
+    total.completion_tokens += u.completion_tokens;
+    if let Some(c) = u.cached_tokens {
+        *total.cached_tokens.get_or_insert(0) += c;
+    }
+    if let Some(r) = u.reasoning_tokens {
+        *total.reasoning_tokens.get_or_insert(0) += r;
+    }
+}
+
+/// The usage recorded on an inference span, if any.
+fn usage_of(attrs: &Attributes) -> Option<Usage> {
+    let get = |k: &str| crate::record::attr(attrs, k).and_then(AttrValue::as_u64);
+    let input = get("gen_ai.usage.input_tokens");
+    let output = get("gen_ai.usage.output_tokens");
+    if input.is_none() && output.is_none() {
+        return None;
+    }
+    Some(Usage {
+        prompt_tokens: input.unwrap_or(0),
+        completion_tokens: output.unwrap_or(0),
+        cached_tokens: get("gen_ai.usage.cache_read.input_tokens"),
+        reasoning_tokens: get("gen_ai.usage.reasoning.output_tokens"),
+    })
+}
+
+fn remote_ids(attrs: &Attributes) -> Option<(TraceId, SpanId)> {
+    let t = crate::record::attr(attrs, "trace_id")?.as_str()?.parse().ok()?;
+    let s = crate::record::attr(attrs, "span_id")?.as_str()?.parse().ok()?;
+    Some((t, s))
+}
+
+fn set_attr(attrs: &mut Attributes, key: &'static str, value: AttrValue) {
+    match attrs.iter_mut().find(|(k, _)| k == key) {
+        Some((_, v)) => *v = value,
+        None => attrs.push((Cow::Borrowed(key), value)),
+    }
+}
+
+/// Sorts a span's fields into the record: the `otel.*` conventions set name, kind and
+/// status; everything else becomes an attribute.
+struct SpanVisitor<'a> {
+    state: &'a mut SpanState,
+    capture_content: bool,
+}
+
+impl SpanVisitor<'_> {
+    fn put(&mut self, field: &Field, value: AttrValue) {
+        let name = field.name();
+        match name {
+            "otel.name" => self.state.name = Some(value.to_string()),
+            "otel.kind" => {
+                if let Some(kind) = SpanKind::parse(&value.to_string()) {
+                    self.state.kind = kind;
+                }
+            }
+            "otel.status_code" => {
+                self.state.status = match value.to_string().to_ascii_lowercase().as_str() {
+                    "ok" => SpanStatus::Ok,
+                    "error" => SpanStatus::Error,
+                    _ => SpanStatus::Unset,
+                }
+            }
+            "otel.status_message" => self.state.status_message = Some(value.to_string()),
+            _ => {
+                if !self.capture_content && CONTENT_FIELDS.contains(&name) {
+                    return;
+                }
+                if name == "gen_ai.operation.name" {
+                    if let AttrValue::Str(op) = &value {
+                        self.state.category = SpanCategory::from_operation(op);
+                    }
+                }
+                match self.state.attributes.iter_mut().find(|(k, _)| k == name) {
+                    Some((_, v)) => *v = value,
+                    None => self.state.attributes.push((Cow::Borrowed(name), value)),
+                }
+            }
+        }
+    }
+}
+
+impl Visit for SpanVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, AttrValue::Str(value.to_owned()));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, AttrValue::U64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, AttrValue::I64(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, AttrValue::F64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, AttrValue::Bool(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, AttrValue::Str(value.to_string()));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, AttrValue::Str(format!("{value:?}")));
+    }
+}
+
+/// Collects an event's message and fields.
+#[derive(Default)]
+struct EventVisitor {
+    message: Option<String>,
+    attributes: Attributes,
+}
+
+impl EventVisitor {
+    fn put(&mut self, field: &Field, value: AttrValue) {
+        if field.name() == "message" {
+            self.message = Some(value.to_string());
+        } else {
+            self.attributes.push((Cow::Borrowed(field.name()), value));
+        }
+    }
+
+    fn take(&mut self, key: &str) -> Option<AttrValue> {
+        let i = self.attributes.iter().position(|(k, _)| k == key)?;
+        Some(self.attributes.remove(i).1)
+    }
+
+    /// The body of an event sent by [`crate::log_event`].
+    fn structured_body(&mut self) -> Option<LogBody> {
+        let kind = self.take("llm_telemetry.event")?.to_string();
+        if let Some(AttrValue::Str(json)) = self.take("attributes") {
+            if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json) {
+                self.attributes
+                    .extend(map.into_iter().map(|(k, v)| (Cow::Owned(k), AttrValue::Str(v))));
+            }
+        }
+        Some(match kind.as_str() {
+            "metric" => LogBody::Metric {
+                metric: self.take("metric").map(|v| v.to_string()).unwrap_or_default(),
+                value: match self.take("value") {
+                    Some(AttrValue::F64(v)) => v,
+                    Some(AttrValue::U64(v)) => v as f64,
+                    Some(AttrValue::I64(v)) => v as f64,
+                    _ => f64::NAN,
+                },
+                unit: self.take("unit").map(|v| v.to_string()).unwrap_or_default(),
+            },
+            "span_start" => LogBody::SpanStart {
+                name: self.take("name").map(|v| v.to_string()).unwrap_or_default(),
+                parent_span_id: self.take("parent_span_id").and_then(|v| v.to_string().parse().ok()),
+            },
+            "span_end" => LogBody::SpanEnd {
+                status: match self.take("status").map(|v| v.to_string()).as_deref() {
+                    Some("ok") => SpanStatus::Ok,
+                    Some("error") => SpanStatus::Error,
+                    _ => SpanStatus::Unset,
+                },
+            },
+            _ => LogBody::Unstructured {
+                message: self.message.take().unwrap_or_default(),
+                severity: self
+                    .take("severity")
+                    .and_then(|v| Severity::parse(&v.to_string()))
+                    .unwrap_or(Severity::Info),
+            },
+        })
+    }
+}
+
+impl Visit for EventVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, AttrValue::Str(value.to_owned()));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, AttrValue::U64(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, AttrValue::I64(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, AttrValue::F64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, AttrValue::Bool(value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, AttrValue::Str(format!("{value:?}")));
+    }
+}

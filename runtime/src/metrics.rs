@@ -1,0 +1,162 @@
+//! The metrics every inference emits: llama-stack's token counters and the GenAI
+//! semantic-convention histograms.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+use crate::ids::{SpanId, TraceId};
+use crate::record::{attr, AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord};
+use crate::usage::Usage;
+
+/// `gen_ai.client.token.usage` bucket boundaries (semantic conventions): 1, 4, 16, ... 4^13.
+pub const TOKEN_USAGE_BUCKETS: [f64; 14] = [
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
+];
+
+/// `gen_ai.client.operation.duration` bucket boundaries in seconds (semantic conventions).
+pub const OPERATION_DURATION_BUCKETS: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/// GenAI histogram of tokens per call.
+pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+/// GenAI histogram of call duration.
+pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+
+/// Builds the measurements of one finished inference span.
+pub(crate) struct InferenceMetrics {
+    prompt_tokens: String,
+    completion_tokens: String,
+    total_tokens: String,
+}
+
+impl InferenceMetrics {
+    pub fn new(namespace: &str) -> Self {
+        InferenceMetrics {
+            prompt_tokens: format!("{namespace}.prompt_tokens"),
+            completion_tokens: format!("{namespace}.completion_tokens"),
+            total_tokens: format!("{namespace}.tokens"),
+        }
+    }
+
+    /// Counters (when usage is known) and histograms of one inference.
+    pub fn measure(
+        &self,
+        span_attrs: &Attributes,
+        usage: Option<Usage>,
+        duration: Duration,
+        at: SystemTime,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> Vec<MetricRecord> {
+        let point = |name: Cow<'static, str>, instrument, unit, value: f64, attributes| MetricRecord {
+            name,
+            instrument,
+            unit,
+            value,
+            attributes,
+            timestamp: at,
+            trace_id: Some(trace_id),
+            span_id: Some(span_id),
+        };
+        let mut out = Vec::with_capacity(6);
+        let genai = genai_labels(span_attrs);
+        if let Some(u) = usage {
+            let labels = llama_stack_labels(span_attrs);
+            out.push(point(
+                Cow::Owned(self.prompt_tokens.clone()),
+                Instrument::Counter,
+                "{token}",
+                u.prompt_tokens as f64,
+                labels.clone(),
+            ));
+            out.push(point(
+                Cow::Owned(self.completion_tokens.clone()),
+                Instrument::Counter,
+                "{token}",
+                u.completion_tokens as f64,
+                labels.clone(),
+            ));
+            out.push(point(
+                Cow::Owned(self.total_tokens.clone()),
+                Instrument::Counter,
+                "{token}",
+                u.total() as f64,
+                labels,
+            ));
+            for (token_type, n) in [("input", u.prompt_tokens), ("output", u.completion_tokens)] {
+                let mut labels = genai.clone();
+                labels.push((Cow::Borrowed("gen_ai.token.type"), AttrValue::Str(token_type.into())));
+                out.push(point(Cow::Borrowed(TOKEN_USAGE), Instrument::Histogram, "{token}", n as f64, labels));
+            }
+        }
+        out.push(point(
+            Cow::Borrowed(OPERATION_DURATION),
+            Instrument::Histogram,
+            "s",
+            duration.as_secs_f64(),
+            genai,
+        ));
+        out
+    }
+
+    /// llama-stack's per-inference `MetricEvent`s, logged on the inference span.
+    pub fn token_events(
+        &self,
+        span_attrs: &Attributes,
+        usage: Usage,
+        at: SystemTime,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> impl Iterator<Item = LogRecord> {
+        let labels = llama_stack_labels(span_attrs);
+        [
+            ("prompt_tokens", usage.prompt_tokens),
+            ("completion_tokens", usage.completion_tokens),
+            ("total_tokens", usage.total()),
+        ]
+        .into_iter()
+        .map(move |(metric, value)| LogRecord {
+            timestamp: at,
+            trace_id: Some(trace_id),
+            span_id: Some(span_id),
+            body: LogBody::Metric {
+                metric: metric.to_owned(),
+                value: value as f64,
+                unit: "tokens".to_owned(),
+            },
+            attributes: labels.clone(),
+        })
+    }
+}
+
+fn text(attrs: &Attributes, key: &str) -> Option<AttrValue> {
+    attr(attrs, key).map(|v| AttrValue::Str(v.to_string()))
+}
+
+/// `model_id` and `provider_id`, llama-stack's labels.
+fn llama_stack_labels(attrs: &Attributes) -> Attributes {
+    let mut labels = Vec::with_capacity(2);
+    if let Some(v) = text(attrs, "gen_ai.request.model") {
+        labels.push((Cow::Borrowed("model_id"), v));
+    }
+    if let Some(v) = text(attrs, "gen_ai.provider.name") {
+        labels.push((Cow::Borrowed("provider_id"), v));
+    }
+    labels
+}
+
+/// The GenAI metric attributes, copied from the span.
+fn genai_labels(attrs: &Attributes) -> Attributes {
+    [
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "gen_ai.response.model",
+        "error.type",
+    ]
+    .into_iter()
+    .filter_map(|k| text(attrs, k).map(|v| (Cow::Borrowed(k), v)))
+    .collect()
+}

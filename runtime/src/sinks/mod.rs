@@ -1,0 +1,47 @@
+//! The sinks: where finished spans, metrics and logs go. Each sink is a
+//! [`BatchWriter`](crate::pipeline::BatchWriter) running on its own worker thread.
+
+mod console;
+pub(crate) mod sqlite;
+
+use std::path::PathBuf;
+
+use crate::config::{ConfigError, SinkKind, TelemetryConfig};
+use crate::pipeline::{Accepts, QueueOptions, SinkHandle};
+
+/// Start every sink the configuration enables. Fails before starting anything
+/// that cannot work (an unwritable store, an unavailable sink).
+pub(crate) fn start(config: &TelemetryConfig) -> Result<(Vec<SinkHandle>, Option<PathBuf>), ConfigError> {
+    let mut handles = Vec::new();
+    let mut db_path = None;
+    let queue = QueueOptions {
+        capacity: config.queue_capacity,
+        max_batch: 1024,
+    };
+    // Open everything fallible first, so a failure starts no thread.
+    let mut pending: Vec<(SinkKind, Box<dyn FnOnce() -> SinkHandle>)> = Vec::new();
+    for &kind in config.sinks() {
+        match kind {
+            SinkKind::Console => {
+                let writer = console::ConsoleWriter::stderr();
+                pending.push((kind, Box::new(move || SinkHandle::spawn("console", Accepts::ALL, queue, writer))));
+            }
+            SinkKind::Sqlite => {
+                let writer = sqlite::SqliteWriter::open(config.sqlite_db_path(), config)?;
+                db_path = Some(config.sqlite_db_path().to_path_buf());
+                pending.push((kind, Box::new(move || SinkHandle::spawn("sqlite", Accepts::ALL, queue, writer))));
+            }
+            SinkKind::OtelTrace | SinkKind::OtelMetric | SinkKind::Prometheus => {
+                return Err(ConfigError::SinkUnavailable {
+                    sink: kind,
+                    variable: "TELEMETRY_SINKS",
+                    reason: "OpenTelemetry and Prometheus export are not built yet",
+                })
+            }
+        }
+    }
+    for (_, start) in pending {
+        handles.push(start());
+    }
+    Ok((handles, db_path))
+}

@@ -1,0 +1,1 @@
+//! TEMPORARY STUB by the lead; the SQLite helper replaces this file.
