@@ -8,15 +8,24 @@
 use std::fmt;
 use std::time::Duration;
 
-use llm_telemetry::{instrument_agent_turn, instrument_inference, instrument_tool, TokenUsage, Usage};
+use llm_telemetry::{
+    instrument_agent_turn, instrument_inference, instrument_tool, TokenUsage, Usage,
+};
 
 /// One chat message.
 #[derive(Clone, Debug)]
 pub enum Message {
     User(String),
     Assistant(String),
-    ToolCall { id: String, name: String, argument: String },
-    ToolResult { id: String, content: String },
+    ToolCall {
+        id: String,
+        name: String,
+        argument: String,
+    },
+    ToolResult {
+        id: String,
+        content: String,
+    },
 }
 
 #[derive(Debug)]
@@ -107,19 +116,32 @@ impl LocalModel {
 
     fn decide(messages: &[Message]) -> Reply {
         match messages.last() {
-            Some(Message::ToolResult { content, .. }) => Reply::Answer(format!("Here is what I found: {content}.")),
+            Some(Message::ToolResult { content, .. }) => {
+                Reply::Answer(format!("Here is what I found: {content}."))
+            }
             Some(Message::User(text)) => {
                 let lower = text.to_lowercase();
                 if let Some(city) = lower.split("weather in ").nth(1) {
                     let city = city.trim_end_matches(['?', '.', '!']).trim();
                     let mut c = city.chars();
-                    let city = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
-                    Reply::CallTool { name: "get_weather".into(), argument: city }
+                    let city = c
+                        .next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or_default();
+                    Reply::CallTool {
+                        name: "get_weather".into(),
+                        argument: city,
+                    }
                 } else if let Some(expr) = lower.split("what is ").nth(1) {
                     let expr = expr.trim_end_matches(['?', '.', '!']).trim().to_owned();
-                    Reply::CallTool { name: "calculator".into(), argument: expr }
+                    Reply::CallTool {
+                        name: "calculator".into(),
+                        argument: expr,
+                    }
                 } else {
-                    Reply::Answer(format!("You said: {text}. I can tell the weather or do arithmetic."))
+                    Reply::Answer(format!(
+                        "You said: {text}. I can tell the weather or do arithmetic."
+                    ))
                 }
             }
             _ => Reply::Answer("How can I help?".into()),
@@ -130,7 +152,11 @@ impl LocalModel {
 /// One inference: usage is read from `ChatResponse` through `TokenUsage`.
 #[instrument_inference(model = req.model, provider = "local")]
 pub async fn chat(model: &LocalModel, req: &ChatRequest) -> Result<ChatResponse, ModelError> {
-    let prompt_tokens: u64 = req.messages.iter().map(|m| count_tokens(&message_text(m))).sum();
+    let prompt_tokens: u64 = req
+        .messages
+        .iter()
+        .map(|m| count_tokens(&message_text(m)))
+        .sum();
     if prompt_tokens > 4096 {
         return Err(ModelError::ContextTooLong(prompt_tokens as usize));
     }
@@ -164,7 +190,9 @@ pub async fn get_weather(city: &str, call_id: &str) -> Result<String, ToolError>
 pub fn calculator(expression: &str) -> Result<i64, ToolError> {
     let bad = || ToolError::BadExpression(expression.to_owned());
     let parts: Vec<&str> = expression.split_whitespace().collect();
-    let [a, op, b] = parts.as_slice() else { return Err(bad()) };
+    let [a, op, b] = parts.as_slice() else {
+        return Err(bad());
+    };
     let (a, b): (i64, i64) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
     match *op {
         "+" => Ok(a + b),
@@ -214,14 +242,22 @@ impl Agent {
                     let id = format!("call_{step}");
                     tracing::info!(tool = %name, "model requested a tool");
                     let content = match name.as_str() {
-                        "get_weather" => get_weather(&argument, &id).await.map_err(|e| e.to_string()),
-                        _ => calculator(&argument).map(|v| v.to_string()).map_err(|e| e.to_string()),
+                        "get_weather" => {
+                            get_weather(&argument, &id).await.map_err(|e| e.to_string())
+                        }
+                        _ => calculator(&argument)
+                            .map(|v| v.to_string())
+                            .map_err(|e| e.to_string()),
                     };
                     let content = content.unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "tool failed; telling the model");
                         format!("the tool failed: {e}")
                     });
-                    messages.push(Message::ToolCall { id: id.clone(), name, argument });
+                    messages.push(Message::ToolCall {
+                        id: id.clone(),
+                        name,
+                        argument,
+                    });
                     messages.push(Message::ToolResult { id, content });
                 }
             }
@@ -232,6 +268,16 @@ impl Agent {
 
 /// The conversation the example runs: two sessions, one failing tool call.
 pub const SESSIONS: [(&str, &[&str]); 2] = [
-    ("session-paris", &["What is the weather in Paris?", "What is 12 * 7?", "Thanks!"]),
-    ("session-atlantis", &["What is the weather in Atlantis?", "What is 100 / 4?"]),
+    (
+        "session-paris",
+        &[
+            "What is the weather in Paris?",
+            "What is 12 * 7?",
+            "Thanks!",
+        ],
+    ),
+    (
+        "session-atlantis",
+        &["What is the weather in Atlantis?", "What is 100 / 4?"],
+    ),
 ];

@@ -7,7 +7,13 @@ use agent::{Agent, SESSIONS};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let telemetry = llm_telemetry::init()?;
+    let telemetry = match llm_telemetry::init() {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
     let store = telemetry.sqlite_path().map(|p| p.to_path_buf());
 
     let agent = Agent::new("weather-assistant", "local-rules-1");

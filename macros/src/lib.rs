@@ -1,1 +1,163 @@
-//! placeholder
+//! The attribute macros of [llm-telemetry]: `#[instrument_inference]`,
+//! `#[instrument_agent_turn]` and `#[instrument_tool]`.
+//!
+//! Use them through the `llm-telemetry` crate, which re-exports them; the code they
+//! generate calls its doc-hidden `__private` module. This crate has no runtime logic.
+//!
+//! Each attribute wraps the function in one `tracing` span at level `INFO`, with the
+//! caller's module as target, named and attributed after the OpenTelemetry GenAI
+//! semantic conventions, then records the outcome on it when the function returns:
+//!
+//! | | `#[instrument_inference]` | `#[instrument_agent_turn]` | `#[instrument_tool]` |
+//! |---|---|---|---|
+//! | span name, `gen_ai.operation.name` | `chat` (or the `operation`) | `invoke_agent` | `execute_tool` |
+//! | `otel.name` | `chat {model}` | `invoke_agent {agent}` | `execute_tool {tool}` |
+//! | `otel.kind` | `client` | `internal` | `internal` |
+//! | attributes | `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.response.model`, `gen_ai.usage.*` | `gen_ai.agent.name`, `gen_ai.conversation.id` | `gen_ai.tool.name`, `gen_ai.tool.type`, `gen_ai.tool.call.id` |
+//! | content (only when capture is on) | `gen_ai.input.messages`, `gen_ai.output.messages` | `gen_ai.input.messages`, `gen_ai.output.messages` | `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` |
+//!
+//! Every span also has `otel.status_code` (`ok` or `error`), `otel.status_message`,
+//! `error.type` and `code.function`. A function that returns `Err(e)` ends `error`, with
+//! `error.type` the short name of the error type and the message its `Display` (or
+//! `Debug`); a panic ends it `error` with `error.type = "panic"` and keeps unwinding; a
+//! future dropped before it completes ends it `error` with `error.type = "cancelled"`.
+//!
+//! They apply to free functions, methods (`&self`, `&mut self`, `self`), generic and
+//! `unsafe` functions, `async fn`, functions returning `impl Future` (the returned
+//! future is instrumented) or another `impl Trait`, trait impl methods and
+//! `#[async_trait]` methods, whatever their visibility.
+//!
+//! Arguments common to the three macros:
+//!
+//! - `name = "..."`: the span's `otel.name`, instead of the convention's.
+//! - `skip(a, b)`: parameters never recorded as content (`self` never is).
+//! - `fields(key = expr, other.key = %expr, dbg = ?expr, later)`: extra fields, as in
+//!   `tracing`: `%` records with `Display`, `?` with `Debug`, a bare name declares an
+//!   empty field that the body can fill with `Span::current().record(..)`.
+//! - `crate = path`: where llm-telemetry is, when it is re-exported under another path.
+//!
+//! Argument expressions (`model = req.model`) may use the function's parameters: they
+//! are evaluated once, by reference, before the body runs.
+//!
+//! Mistakes are compile errors that point at the offending tokens; the function is then
+//! left as written, so one mistake gives one error.
+//!
+//! [llm-telemetry]: https://docs.rs/llm-telemetry
+
+mod async_like;
+mod attr;
+mod expand;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Instrument a call to a model: one `chat {model}` span (GenAI client span) with the
+/// provider, the model, the token usage and the outcome.
+///
+/// Arguments, besides the common `name`, `skip`, `fields` and `crate`:
+///
+/// - `model = expr`: `gen_ai.request.model` (`Display`), and the span's `otel.name`
+///   `"{operation} {model}"`.
+/// - `provider = expr`: `gen_ai.provider.name` (`Display`), e.g. `"ollama"`, `"openai"`.
+/// - `operation = chat | text_completion | embeddings | generate_content`: the span's
+///   name and `gen_ai.operation.name`; `chat` by default.
+/// - `usage = manual`: see below.
+///
+/// **Token usage.** By default the return type must implement
+/// `llm_telemetry::TokenUsage` (it is implemented for `Result<T, E>`, `Option<T>`,
+/// `Box<T>`, `Arc<T>` and `&T` when `T` does): `gen_ai.usage.input_tokens`,
+/// `gen_ai.usage.output_tokens` and, when present, the cached and reasoning tokens are
+/// read from the returned value. A return type without it is a compile error at that
+/// type. With `usage = manual` there is no such requirement: the body reports the
+/// usage itself with `llm_telemetry::record_usage(Usage::new(prompt, completion))`,
+/// useful for streaming responses.
+///
+/// With content capture on (`TELEMETRY_CAPTURE_CONTENT=true`), the arguments that
+/// implement `Debug` are recorded as a JSON object in `gen_ai.input.messages` and the
+/// return value's `Debug` in `gen_ai.output.messages`.
+///
+/// ```ignore
+/// use llm_telemetry::{instrument_inference, TokenUsage, Usage};
+///
+/// pub struct ChatRequest { pub model: String, pub prompt: String }
+/// pub struct ChatResponse { pub text: String, pub prompt_eval_count: u64, pub eval_count: u64 }
+///
+/// impl TokenUsage for ChatResponse {
+///     fn token_usage(&self) -> Option<Usage> {
+///         Some(Usage::new(self.prompt_eval_count, self.eval_count))
+///     }
+/// }
+///
+/// #[instrument_inference(model = req.model, provider = "ollama")]
+/// async fn chat(req: &ChatRequest) -> Result<ChatResponse, std::io::Error> {
+///     // ... call the model ...
+/// #   Ok(ChatResponse { text: String::new(), prompt_eval_count: 12, eval_count: 3 })
+/// }
+///
+/// #[instrument_inference(model = "nomic-embed-text", provider = "ollama",
+///                        operation = embeddings, usage = manual)]
+/// fn embed(text: &str) -> Vec<f32> {
+///     llm_telemetry::record_usage(Usage::new(text.len() as u64 / 4, 0));
+///     vec![0.0; 768]
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn instrument_inference(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument::<attr::InferenceArgs>(args.into(), item.into()).into()
+}
+
+/// Instrument one turn of an agent: one `invoke_agent {agent}` span, parent of the
+/// inferences and tool calls made during the turn.
+///
+/// Arguments, besides the common `name`, `skip`, `fields` and `crate`:
+///
+/// - `agent = expr`: `gen_ai.agent.name` (`Display`); the function's name by default.
+/// - `session = expr`: `gen_ai.conversation.id` (`Display`), which groups the turns of
+///   one conversation.
+///
+/// With content capture on, the arguments that implement `Debug` are recorded as a JSON
+/// object in `gen_ai.input.messages` and the return value's `Debug` in
+/// `gen_ai.output.messages`.
+///
+/// ```ignore
+/// use llm_telemetry::instrument_agent_turn;
+///
+/// pub struct Agent { name: String }
+///
+/// impl Agent {
+///     #[instrument_agent_turn(agent = self.name, session = session_id)]
+///     pub async fn turn(&self, session_id: &str, input: &str) -> Result<String, std::io::Error> {
+///         // ... inferences and tool calls, each a child span ...
+/// #       Ok(input.to_owned())
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn instrument_agent_turn(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument::<attr::AgentTurnArgs>(args.into(), item.into()).into()
+}
+
+/// Instrument a tool the agent calls: one `execute_tool {tool}` span.
+///
+/// Arguments, besides the common `name`, `skip`, `fields` and `crate`:
+///
+/// - `tool = expr`: `gen_ai.tool.name` (`Display`); the function's name by default.
+/// - `call_id = expr`: `gen_ai.tool.call.id` (`Display`), the id the model gave the call.
+///
+/// `gen_ai.tool.type` is `function`. With content capture on, the arguments that
+/// implement `Debug` are recorded as a JSON object in `gen_ai.tool.call.arguments` and
+/// the return value's `Debug` in `gen_ai.tool.call.result`; `skip` the ones that must
+/// never be recorded.
+///
+/// ```ignore
+/// use llm_telemetry::instrument_tool;
+///
+/// #[instrument_tool(tool = "get_weather", call_id = call.id, skip(api_key))]
+/// async fn get_weather(call: &ToolCall, city: &str, api_key: &str) -> Result<Weather, Error> {
+///     // ...
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn instrument_tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument::<attr::ToolArgs>(args.into(), item.into()).into()
+}

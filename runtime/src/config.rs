@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::otlp_config::{OtlpConfig, OtlpProtocol};
+
 /// A destination for telemetry, as named in `TELEMETRY_SINKS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -89,6 +91,14 @@ pub enum ConfigError {
         /// The underlying error.
         reason: String,
     },
+    /// An OpenTelemetry or Prometheus sink could not be started.
+    #[error("cannot start the `{sink}` sink: {reason}")]
+    SinkStart {
+        /// The sink.
+        sink: SinkKind,
+        /// Why.
+        reason: String,
+    },
     /// A global `tracing` subscriber is already installed.
     #[error(
         "a global tracing subscriber is already set; use llm_telemetry::layer() to add \
@@ -118,6 +128,8 @@ pub struct TelemetryConfig {
     pub(crate) capture_content: bool,
     pub(crate) metric_namespace: String,
     pub(crate) queue_capacity: usize,
+    pub(crate) otlp: OtlpConfig,
+    pub(crate) prometheus_addr: String,
 }
 
 impl Default for TelemetryConfig {
@@ -129,6 +141,10 @@ impl Default for TelemetryConfig {
 
 /// Default queue capacity per sink, in items (spans, metric batches, logs).
 pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 131_072;
+
+/// Default scrape address of the `prometheus` sink.
+pub(crate) const DEFAULT_PROMETHEUS_ADDR: &str = "127.0.0.1:9464";
+const PROMETHEUS_ADDR_ACCEPTED: &str = "host:port, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464";
 
 impl TelemetryConfig {
     /// Read the configuration from the process environment.
@@ -160,9 +176,22 @@ impl TelemetryConfig {
             Some(v) => PathBuf::from(v),
             None => default_db_path_from(&lookup),
         };
+        let otlp = OtlpConfig::from_lookup(&lookup)?;
+        // OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES.
         let service_name = lookup("OTEL_SERVICE_NAME")
             .filter(|v| !v.trim().is_empty())
+            .or_else(|| {
+                otlp.resource_attributes
+                    .get("service.name")
+                    .filter(|v| !v.trim().is_empty())
+                    .cloned()
+            })
             .unwrap_or_else(default_service_name);
+        let prometheus_addr =
+            match lookup("TELEMETRY_PROMETHEUS_ADDR").filter(|v| !v.trim().is_empty()) {
+                Some(v) => parse_host_port("TELEMETRY_PROMETHEUS_ADDR", &v)?,
+                None => DEFAULT_PROMETHEUS_ADDR.to_owned(),
+            };
         let capture_content = match lookup("TELEMETRY_CAPTURE_CONTENT") {
             Some(v) => parse_bool("TELEMETRY_CAPTURE_CONTENT", &v)?,
             None => false,
@@ -192,6 +221,8 @@ impl TelemetryConfig {
             capture_content,
             metric_namespace,
             queue_capacity,
+            otlp,
+            prometheus_addr,
         })
     }
 
@@ -233,6 +264,30 @@ impl TelemetryConfig {
     pub fn metric_namespace(&self) -> &str {
         &self.metric_namespace
     }
+    /// Where and how the `otel_trace` and `otel_metric` sinks export (the
+    /// `OTEL_EXPORTER_OTLP_*` variables).
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::from_lookup(|k| {
+    ///     (k == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://collector:4318".into())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(config.otlp().traces_endpoint().unwrap(), "http://collector:4318/v1/traces");
+    /// ```
+    pub fn otlp(&self) -> &OtlpConfig {
+        &self.otlp
+    }
+    /// The scrape address of the `prometheus` sink (`TELEMETRY_PROMETHEUS_ADDR`).
+    ///
+    /// ```
+    /// let config = llm_telemetry::TelemetryConfig::from_lookup(|_| None).unwrap();
+    /// assert_eq!(config.prometheus_addr(), "127.0.0.1:9464");
+    /// ```
+    pub fn prometheus_addr(&self) -> &str {
+        &self.prometheus_addr
+    }
 
     /// Install llm-telemetry as the global `tracing` subscriber.
     ///
@@ -261,6 +316,8 @@ impl TelemetryConfig {
     /// Check what can be checked without starting anything.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         parse_namespace("metric_namespace", &self.metric_namespace)?;
+        self.otlp.validate()?;
+        parse_host_port("TELEMETRY_PROMETHEUS_ADDR", &self.prometheus_addr)?;
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid {
                 variable: "queue_capacity",
@@ -310,6 +367,69 @@ impl TelemetryConfigBuilder {
         self.config.queue_capacity = items;
         self
     }
+    /// All OTLP exporter settings at once (replaces what the environment said).
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpConfig, OtlpProtocol, TelemetryConfig};
+    ///
+    /// let otlp = OtlpConfig { protocol: Some(OtlpProtocol::Grpc), ..OtlpConfig::default() };
+    /// let config = TelemetryConfig::builder().otlp(otlp).build();
+    /// assert_eq!(config.otlp().traces_endpoint().unwrap(), "http://localhost:4317");
+    /// ```
+    pub fn otlp(mut self, otlp: OtlpConfig) -> Self {
+        self.config.otlp = otlp;
+        self
+    }
+    /// The collector's base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` (checked at `init()`).
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::builder().otlp_endpoint("http://127.0.0.1:4318").build();
+    /// assert_eq!(config.otlp().metrics_endpoint().unwrap(), "http://127.0.0.1:4318/v1/metrics");
+    /// ```
+    pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.otlp.endpoint = Some(url.into());
+        self
+    }
+    /// The OTLP transport, as `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpProtocol, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::builder().otlp_protocol(OtlpProtocol::Grpc).build();
+    /// assert_eq!(config.otlp().traces_protocol(), OtlpProtocol::Grpc);
+    /// ```
+    pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.config.otlp.protocol = Some(protocol);
+        self
+    }
+    /// How often the `otel_metric` sink exports, as `OTEL_METRIC_EXPORT_INTERVAL`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::builder().metric_export_interval(Duration::from_secs(5)).build();
+    /// assert_eq!(config.otlp().metric_export_interval_ms, 5000);
+    /// ```
+    pub fn metric_export_interval(mut self, interval: std::time::Duration) -> Self {
+        self.config.otlp.metric_export_interval_ms =
+            interval.as_millis().try_into().unwrap_or(u64::MAX);
+        self
+    }
+    /// The scrape address of the `prometheus` sink, as `TELEMETRY_PROMETHEUS_ADDR`.
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::builder().prometheus_addr("0.0.0.0:9464").build();
+    /// assert_eq!(config.prometheus_addr(), "0.0.0.0:9464");
+    /// ```
+    pub fn prometheus_addr(mut self, addr: impl Into<String>) -> Self {
+        self.config.prometheus_addr = addr.into();
+        self
+    }
     /// The configuration.
     pub fn build(self) -> TelemetryConfig {
         self.config
@@ -326,7 +446,10 @@ fn dedup(mut sinks: Vec<SinkKind>) -> Vec<SinkKind> {
     sinks
 }
 
-pub(crate) fn parse_sinks(variable: &'static str, value: &str) -> Result<Vec<SinkKind>, ConfigError> {
+pub(crate) fn parse_sinks(
+    variable: &'static str,
+    value: &str,
+) -> Result<Vec<SinkKind>, ConfigError> {
     let mut sinks = Vec::new();
     for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let kinds: &[SinkKind] = match item.to_ascii_lowercase().as_str() {
@@ -365,7 +488,10 @@ pub(crate) fn parse_bool(variable: &'static str, value: &str) -> Result<bool, Co
 
 fn parse_namespace(variable: &'static str, value: &str) -> Result<String, ConfigError> {
     let ok = !value.is_empty()
-        && value.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(value.to_owned())
@@ -374,7 +500,8 @@ fn parse_namespace(variable: &'static str, value: &str) -> Result<String, Config
             variable,
             value: value.to_owned(),
             problem: "not a valid metric name prefix".into(),
-            expected: "letters, digits and underscores, not starting with a digit (e.g. llama_stack)",
+            expected:
+                "letters, digits and underscores, not starting with a digit (e.g. llama_stack)",
         })
     }
 }
@@ -393,6 +520,24 @@ pub(crate) fn default_db_path_from(lookup: &impl Fn(&str) -> Option<String>) -> 
     state.join("llm-telemetry").join("trace_store.db")
 }
 
+/// `host:port` with a numeric port; the host is resolved when the sink binds.
+pub(crate) fn parse_host_port(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim();
+    let ok = v
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(ConfigError::Invalid {
+            variable,
+            value: value.to_owned(),
+            problem: "not a host:port address".into(),
+            expected: PROMETHEUS_ADDR_ACCEPTED,
+        })
+    }
+}
+
 fn default_service_name() -> String {
     std::env::current_exe()
         .ok()
@@ -406,8 +551,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         TelemetryConfig::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -422,26 +569,87 @@ mod tests {
         assert!(!c.capture_content());
         assert_eq!(c.metric_namespace(), "llama_stack");
         let c = from(&[("XDG_STATE_HOME", "/state")]).unwrap();
-        assert_eq!(c.sqlite_db_path(), Path::new("/state/llm-telemetry/trace_store.db"));
+        assert_eq!(
+            c.sqlite_db_path(),
+            Path::new("/state/llm-telemetry/trace_store.db")
+        );
     }
 
     #[test]
     fn sinks_parse_and_name_bad_values() {
         let c = from(&[("TELEMETRY_SINKS", " otel , sqlite,otel_trace")]).unwrap();
-        assert_eq!(c.sinks(), &[SinkKind::OtelTrace, SinkKind::OtelMetric, SinkKind::Sqlite]);
+        assert_eq!(
+            c.sinks(),
+            &[SinkKind::OtelTrace, SinkKind::OtelMetric, SinkKind::Sqlite]
+        );
         assert!(from(&[("TELEMETRY_SINKS", "")]).unwrap().sinks().is_empty());
-        let e = from(&[("TELEMETRY_SINKS", "console,sqllite")]).unwrap_err().to_string();
+        let e = from(&[("TELEMETRY_SINKS", "console,sqllite")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("TELEMETRY_SINKS"), "{e}");
         assert!(e.contains("sqllite"), "{e}");
-        assert!(e.contains("console, sqlite, otel_trace, otel_metric"), "{e}");
+        assert!(
+            e.contains("console, sqlite, otel_trace, otel_metric"),
+            "{e}"
+        );
     }
 
     #[test]
     fn booleans_and_namespaces() {
-        assert!(from(&[("TELEMETRY_CAPTURE_CONTENT", "ON")]).unwrap().capture_content());
-        let e = from(&[("TELEMETRY_CAPTURE_CONTENT", "maybe")]).unwrap_err().to_string();
-        assert!(e.contains("TELEMETRY_CAPTURE_CONTENT=\"maybe\"") && e.contains("true, false"), "{e}");
-        let e = from(&[("TELEMETRY_METRIC_NAMESPACE", "my-ns")]).unwrap_err().to_string();
+        assert!(from(&[("TELEMETRY_CAPTURE_CONTENT", "ON")])
+            .unwrap()
+            .capture_content());
+        let e = from(&[("TELEMETRY_CAPTURE_CONTENT", "maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TELEMETRY_CAPTURE_CONTENT=\"maybe\"") && e.contains("true, false"),
+            "{e}"
+        );
+        let e = from(&[("TELEMETRY_METRIC_NAMESPACE", "my-ns")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("TELEMETRY_METRIC_NAMESPACE"), "{e}");
+    }
+
+    #[test]
+    fn otlp_and_prometheus_settings() {
+        let c = from(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("TELEMETRY_PROMETHEUS_ADDR", "0.0.0.0:9999"),
+        ])
+        .unwrap();
+        assert_eq!(c.otlp().traces_protocol(), OtlpProtocol::Grpc);
+        assert_eq!(c.prometheus_addr(), "0.0.0.0:9999");
+        assert_eq!(from(&[]).unwrap().prometheus_addr(), "127.0.0.1:9464");
+        let e = from(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grcp")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && e.contains("grpc, http/protobuf"),
+            "{e}"
+        );
+        let e = from(&[("TELEMETRY_PROMETHEUS_ADDR", "9464")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("TELEMETRY_PROMETHEUS_ADDR") && e.contains("host:port"),
+            "{e}"
+        );
+        // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES.
+        let c = from(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-attrs")]).unwrap();
+        assert_eq!(c.service_name(), "from-attrs");
+        let c = from(&[
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=a"),
+            ("OTEL_SERVICE_NAME", "b"),
+        ])
+        .unwrap();
+        assert_eq!(c.service_name(), "b");
+        // Values set in code are checked at init, naming the variable.
+        let c = TelemetryConfig::builder()
+            .otlp_endpoint("collector:4318")
+            .build();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{e}");
     }
 }

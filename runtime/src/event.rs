@@ -168,7 +168,10 @@ pub fn log_event(event: impl Into<Event>) {
                 metric = e.metric.as_str(), value = e.value, unit = e.unit.as_str(),
                 attributes = attrs(&e.attributes).as_str())
         }
-        Event::Structured(StructuredLogEvent::SpanStart { name, parent_span_id }) => {
+        Event::Structured(StructuredLogEvent::SpanStart {
+            name,
+            parent_span_id,
+        }) => {
             tracing::event!(target: EVENT_TARGET, Level::INFO, llm_telemetry.event = "span_start",
                 name = name.as_str(), parent_span_id = parent_span_id.as_deref())
         }

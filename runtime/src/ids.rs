@@ -189,15 +189,21 @@ mod tests {
         assert_eq!(t.to_string().parse::<TraceId>().unwrap(), t);
         let s = SpanId::random();
         assert_eq!(s.to_string().parse::<SpanId>().unwrap(), s);
-        assert!("00000000000000000000000000000000".parse::<TraceId>().is_err());
-        assert!("4BF92F3577B34DA6A3CE929D0E0E4736".parse::<TraceId>().is_err());
+        assert!("00000000000000000000000000000000"
+            .parse::<TraceId>()
+            .is_err());
+        assert!("4BF92F3577B34DA6A3CE929D0E0E4736"
+            .parse::<TraceId>()
+            .is_err());
         assert!("abc".parse::<SpanId>().is_err());
     }
 
     #[test]
     fn ids_are_unique_across_threads() {
         let handles: Vec<_> = (0..4)
-            .map(|_| std::thread::spawn(|| (0..10_000).map(|_| SpanId::random()).collect::<Vec<_>>()))
+            .map(|_| {
+                std::thread::spawn(|| (0..10_000).map(|_| SpanId::random()).collect::<Vec<_>>())
+            })
             .collect();
         let mut all = std::collections::HashSet::new();
         for h in handles {

@@ -25,7 +25,7 @@ use crate::ids::{SpanId, TraceId};
 use crate::metrics::InferenceMetrics;
 use crate::pipeline::Pipeline;
 use crate::record::{
-    Attributes, AttrValue, LogBody, LogRecord, Severity, SpanCategory, SpanKind, SpanRecord,
+    AttrValue, Attributes, LogBody, LogRecord, Severity, SpanCategory, SpanKind, SpanRecord,
     SpanStatus, Telemetry,
 };
 use crate::usage::Usage;
@@ -45,7 +45,16 @@ pub(crate) const CONTENT_FIELDS: [&str; 4] = [
 /// Targets whose spans and logs never enter the pipeline: the exporters' own HTTP and
 /// gRPC stacks would otherwise report on themselves without end.
 const INTERNAL_TARGETS: [&str; 10] = [
-    "hyper", "h2", "tonic", "tower", "reqwest", "rustls", "opentelemetry", "want", "mio", "llm_telemetry::internal",
+    "hyper",
+    "h2",
+    "tonic",
+    "tower",
+    "reqwest",
+    "rustls",
+    "opentelemetry",
+    "want",
+    "mio",
+    "llm_telemetry::internal",
 ];
 
 /// The llm-telemetry `tracing` layer. Build it with [`crate::layer`] to compose it
@@ -81,7 +90,9 @@ pub(crate) fn content_capture_enabled(span: &tracing::Span) -> bool {
     .unwrap_or(false)
 }
 
-pub(crate) fn build<S>(config: &TelemetryConfig) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
+pub(crate) fn build<S>(
+    config: &TelemetryConfig,
+) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -182,7 +193,10 @@ impl TelemetryFilter {
             && !INTERNAL_TARGETS.iter().any(|t| {
                 let target = metadata.target();
                 target.starts_with(t)
-                    && matches!(target.as_bytes().get(t.len()), None | Some(b':'))
+                    && matches!(
+                        target.as_bytes().get(t.len()),
+                        None | Some(b':' | b'_' | b'-')
+                    )
             })
     }
 }
@@ -268,9 +282,11 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let parent = span
-            .parent()
-            .and_then(|p| p.extensions().get::<SpanState>().map(|s| (s.trace_id, s.span_id, s.remote_carrier)));
+        let parent = span.parent().and_then(|p| {
+            p.extensions()
+                .get::<SpanState>()
+                .map(|s| (s.trace_id, s.span_id, s.remote_carrier))
+        });
         let metadata = attrs.metadata();
         let mut state = SpanState {
             trace_id: TraceId([0; 16]),
@@ -377,24 +393,55 @@ where
             return;
         }
         let end = state.start + state.started.elapsed();
-        if state.status == SpanStatus::Unset && state.attributes.iter().any(|(k, _)| k == "error.type") {
+        if state.status == SpanStatus::Unset
+            && state.attributes.iter().any(|(k, _)| k == "error.type")
+        {
             state.status = SpanStatus::Error;
         }
         let mut metrics = None;
         match state.category {
             SpanCategory::AgentTurn => {
                 let u = state.children_usage;
-                set_attr(&mut state.attributes, "gen_ai.usage.input_tokens", AttrValue::U64(u.prompt_tokens));
-                set_attr(&mut state.attributes, "gen_ai.usage.output_tokens", AttrValue::U64(u.completion_tokens));
-                set_attr(&mut state.attributes, "llm_telemetry.inference_calls", AttrValue::U64(state.inference_calls));
-                set_attr(&mut state.attributes, "llm_telemetry.tool_calls", AttrValue::U64(state.tool_calls));
+                set_attr(
+                    &mut state.attributes,
+                    "gen_ai.usage.input_tokens",
+                    AttrValue::U64(u.prompt_tokens),
+                );
+                set_attr(
+                    &mut state.attributes,
+                    "gen_ai.usage.output_tokens",
+                    AttrValue::U64(u.completion_tokens),
+                );
+                set_attr(
+                    &mut state.attributes,
+                    "llm_telemetry.inference_calls",
+                    AttrValue::U64(state.inference_calls),
+                );
+                set_attr(
+                    &mut state.attributes,
+                    "llm_telemetry.tool_calls",
+                    AttrValue::U64(state.tool_calls),
+                );
             }
             SpanCategory::Inference => {
                 let usage = usage_of(&state.attributes);
                 let duration = end.duration_since(state.start).unwrap_or_default();
-                let points = self.metrics.measure(&state.attributes, usage, duration, end, state.trace_id, state.span_id);
+                let points = self.metrics.measure(
+                    &state.attributes,
+                    usage,
+                    duration,
+                    end,
+                    state.trace_id,
+                    state.span_id,
+                );
                 if let Some(u) = usage {
-                    state.events.extend(self.metrics.token_events(&state.attributes, u, end, state.trace_id, state.span_id));
+                    state.events.extend(self.metrics.token_events(
+                        &state.attributes,
+                        u,
+                        end,
+                        state.trace_id,
+                        state.span_id,
+                    ));
                 }
                 metrics = Some(points);
                 if let Some(turn) = nearest_agent_turn(&span) {
@@ -421,7 +468,9 @@ where
             span_id: state.span_id,
             parent_span_id: state.parent_span_id,
             parent_is_remote: state.parent_is_remote,
-            name: state.name.unwrap_or_else(|| span.metadata().name().to_owned()),
+            name: state
+                .name
+                .unwrap_or_else(|| span.metadata().name().to_owned()),
             kind: state.kind,
             category: state.category,
             start_time: state.start,
@@ -440,7 +489,9 @@ where
     }
 }
 
-fn nearest_agent_turn<'a, S>(span: &tracing_subscriber::registry::SpanRef<'a, S>) -> Option<tracing_subscriber::registry::SpanRef<'a, S>>
+fn nearest_agent_turn<'a, S>(
+    span: &tracing_subscriber::registry::SpanRef<'a, S>,
+) -> Option<tracing_subscriber::registry::SpanRef<'a, S>>
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
@@ -479,8 +530,14 @@ fn usage_of(attrs: &Attributes) -> Option<Usage> {
 }
 
 fn remote_ids(attrs: &Attributes) -> Option<(TraceId, SpanId)> {
-    let t = crate::record::attr(attrs, "trace_id")?.as_str()?.parse().ok()?;
-    let s = crate::record::attr(attrs, "span_id")?.as_str()?.parse().ok()?;
+    let t = crate::record::attr(attrs, "trace_id")?
+        .as_str()?
+        .parse()
+        .ok()?;
+    let s = crate::record::attr(attrs, "span_id")?
+        .as_str()?
+        .parse()
+        .ok()?;
     Some((t, s))
 }
 
@@ -583,14 +640,21 @@ impl EventVisitor {
     fn structured_body(&mut self) -> Option<LogBody> {
         let kind = self.take("llm_telemetry.event")?.to_string();
         if let Some(AttrValue::Str(json)) = self.take("attributes") {
-            if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json) {
-                self.attributes
-                    .extend(map.into_iter().map(|(k, v)| (Cow::Owned(k), AttrValue::Str(v))));
+            if let Ok(map) =
+                serde_json::from_str::<std::collections::BTreeMap<String, String>>(&json)
+            {
+                self.attributes.extend(
+                    map.into_iter()
+                        .map(|(k, v)| (Cow::Owned(k), AttrValue::Str(v))),
+                );
             }
         }
         Some(match kind.as_str() {
             "metric" => LogBody::Metric {
-                metric: self.take("metric").map(|v| v.to_string()).unwrap_or_default(),
+                metric: self
+                    .take("metric")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
                 value: match self.take("value") {
                     Some(AttrValue::F64(v)) => v,
                     Some(AttrValue::U64(v)) => v as f64,
@@ -601,7 +665,9 @@ impl EventVisitor {
             },
             "span_start" => LogBody::SpanStart {
                 name: self.take("name").map(|v| v.to_string()).unwrap_or_default(),
-                parent_span_id: self.take("parent_span_id").and_then(|v| v.to_string().parse().ok()),
+                parent_span_id: self
+                    .take("parent_span_id")
+                    .and_then(|v| v.to_string().parse().ok()),
             },
             "span_end" => LogBody::SpanEnd {
                 status: match self.take("status").map(|v| v.to_string()).as_deref() {
@@ -640,4 +706,30 @@ impl Visit for EventVisitor {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.put(field, AttrValue::Str(format!("{value:?}")));
     }
+}
+
+/// The W3C ids this layer gave `span`, and the `tracestate` of the remote parent it
+/// descends from (set by `context::extract`), when an llm-telemetry layer records it.
+/// For `context::inject`.
+pub(crate) fn span_context(span: &tracing::Span) -> Option<(TraceId, SpanId, Option<String>)> {
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let span = registry.span(id)?;
+        let ids = span
+            .extensions()
+            .get::<SpanState>()
+            .map(|s| (s.trace_id, s.span_id))?;
+        let tracestate = span.scope().find_map(|s| {
+            let ext = s.extensions();
+            let state = ext.get::<SpanState>().filter(|st| st.remote_carrier)?;
+            Some(
+                crate::record::attr(&state.attributes, "tracestate")
+                    .and_then(AttrValue::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            )
+        });
+        Some((ids.0, ids.1, tracestate.flatten()))
+    })
+    .flatten()
 }

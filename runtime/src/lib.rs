@@ -45,11 +45,13 @@ mod guard;
 mod ids;
 mod layer;
 mod metrics;
+mod otlp_config;
 mod pipeline;
 mod record;
 mod sinks;
 mod usage;
 
+pub mod context;
 pub mod store;
 
 #[doc(hidden)]
@@ -62,6 +64,7 @@ pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredL
 pub use guard::{SinkStats, TelemetryGuard, TelemetryStats};
 pub use ids::{InvalidId, SpanId, TraceId};
 pub use layer::TelemetryLayer;
+pub use otlp_config::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
 pub use record::{
     AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord, Severity, SpanCategory,
     SpanKind, SpanRecord, SpanStatus,
@@ -95,7 +98,9 @@ pub fn init() -> Result<TelemetryGuard, ConfigError> {
 /// });
 /// guard.flush();
 /// ```
-pub fn layer<S>(config: &TelemetryConfig) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
+pub fn layer<S>(
+    config: &TelemetryConfig,
+) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {

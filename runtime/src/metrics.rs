@@ -50,16 +50,17 @@ impl InferenceMetrics {
         trace_id: TraceId,
         span_id: SpanId,
     ) -> Vec<MetricRecord> {
-        let point = |name: Cow<'static, str>, instrument, unit, value: f64, attributes| MetricRecord {
-            name,
-            instrument,
-            unit,
-            value,
-            attributes,
-            timestamp: at,
-            trace_id: Some(trace_id),
-            span_id: Some(span_id),
-        };
+        let point =
+            |name: Cow<'static, str>, instrument, unit, value: f64, attributes| MetricRecord {
+                name,
+                instrument,
+                unit,
+                value,
+                attributes,
+                timestamp: at,
+                trace_id: Some(trace_id),
+                span_id: Some(span_id),
+            };
         let mut out = Vec::with_capacity(6);
         let genai = genai_labels(span_attrs);
         if let Some(u) = usage {
@@ -87,8 +88,17 @@ impl InferenceMetrics {
             ));
             for (token_type, n) in [("input", u.prompt_tokens), ("output", u.completion_tokens)] {
                 let mut labels = genai.clone();
-                labels.push((Cow::Borrowed("gen_ai.token.type"), AttrValue::Str(token_type.into())));
-                out.push(point(Cow::Borrowed(TOKEN_USAGE), Instrument::Histogram, "{token}", n as f64, labels));
+                labels.push((
+                    Cow::Borrowed("gen_ai.token.type"),
+                    AttrValue::Str(token_type.into()),
+                ));
+                out.push(point(
+                    Cow::Borrowed(TOKEN_USAGE),
+                    Instrument::Histogram,
+                    "{token}",
+                    n as f64,
+                    labels,
+                ));
             }
         }
         out.push(point(

@@ -203,7 +203,9 @@ impl SpanRecord {
 }
 
 /// Log severity, llama-stack's levels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Finest detail (`tracing` TRACE).
@@ -447,7 +449,10 @@ mod tests {
         let s = sqlite_timestamp(t);
         assert_eq!(s, "2024-11-22 03:14:56.123456");
         assert_eq!(parse_sqlite_timestamp(&s), Some(t));
-        assert_eq!(sqlite_timestamp(SystemTime::UNIX_EPOCH), "1970-01-01 00:00:00.000000");
+        assert_eq!(
+            sqlite_timestamp(SystemTime::UNIX_EPOCH),
+            "1970-01-01 00:00:00.000000"
+        );
         assert_eq!(
             parse_sqlite_timestamp("2000-02-29 12:00:00"),
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(951_825_600))

@@ -8,7 +8,9 @@
 /// let u = Usage::new(120, 30);
 /// assert_eq!(u.total(), 150);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Usage {
     /// Tokens in the prompt (`gen_ai.usage.input_tokens`).
     pub prompt_tokens: u64,

@@ -54,12 +54,24 @@ impl ConsoleWriter {
             span.name,
             human_duration(span.duration_ms()),
         );
-        let input = span.attr("gen_ai.usage.input_tokens").and_then(|v| v.as_u64());
-        let output = span.attr("gen_ai.usage.output_tokens").and_then(|v| v.as_u64());
+        let input = span
+            .attr("gen_ai.usage.input_tokens")
+            .and_then(|v| v.as_u64());
+        let output = span
+            .attr("gen_ai.usage.output_tokens")
+            .and_then(|v| v.as_u64());
         if input.is_some() || output.is_some() {
-            let _ = write!(line, "  in={} out={}", input.unwrap_or(0), output.unwrap_or(0));
+            let _ = write!(
+                line,
+                "  in={} out={}",
+                input.unwrap_or(0),
+                output.unwrap_or(0)
+            );
         }
-        if let Some(n) = span.attr("llm_telemetry.tool_calls").and_then(|v| v.as_u64()) {
+        if let Some(n) = span
+            .attr("llm_telemetry.tool_calls")
+            .and_then(|v| v.as_u64())
+        {
             if n > 0 {
                 let _ = write!(line, " tools={n}");
             }
@@ -87,9 +99,18 @@ fn log_line(line: &mut String, event: &LogRecord) {
     let _ = write!(line, "{} ", clock(event.timestamp));
     match &event.body {
         LogBody::Unstructured { message, severity } => {
-            let _ = write!(line, "{} {}", severity.as_str().to_uppercase(), one_line(message, 200));
+            let _ = write!(
+                line,
+                "{} {}",
+                severity.as_str().to_uppercase(),
+                one_line(message, 200)
+            );
         }
-        LogBody::Metric { metric, value, unit } => {
+        LogBody::Metric {
+            metric,
+            value,
+            unit,
+        } => {
             let _ = write!(line, "METRIC {metric}={value} {unit}");
         }
         LogBody::SpanStart { name, .. } => {
@@ -147,7 +168,10 @@ fn human_duration(ms: f64) -> String {
 }
 
 fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if flat.chars().count() > max {
         let cut: String = flat.chars().take(max).collect();
         format!("{cut}…")
@@ -183,7 +207,9 @@ mod tests {
         let mut w = ConsoleWriter::to(Box::new(buf.clone()));
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let span = SpanRecord {
-            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".parse::<TraceId>().unwrap(),
+            trace_id: "4bf92f3577b34da6a3ce929d0e0e4736"
+                .parse::<TraceId>()
+                .unwrap(),
             span_id: SpanId::random(),
             parent_span_id: None,
             parent_is_remote: false,
@@ -195,9 +221,18 @@ mod tests {
             status: SpanStatus::Error,
             status_message: Some("model\nunavailable".into()),
             attributes: vec![
-                (Cow::Borrowed("gen_ai.usage.input_tokens"), AttrValue::U64(120)),
-                (Cow::Borrowed("gen_ai.usage.output_tokens"), AttrValue::U64(30)),
-                (Cow::Borrowed("error.type"), AttrValue::Str("Timeout".into())),
+                (
+                    Cow::Borrowed("gen_ai.usage.input_tokens"),
+                    AttrValue::U64(120),
+                ),
+                (
+                    Cow::Borrowed("gen_ai.usage.output_tokens"),
+                    AttrValue::U64(30),
+                ),
+                (
+                    Cow::Borrowed("error.type"),
+                    AttrValue::Str("Timeout".into()),
+                ),
             ],
             events: vec![LogRecord {
                 timestamp: start,

@@ -2,6 +2,8 @@
 //! [`BatchWriter`](crate::pipeline::BatchWriter) running on its own worker thread.
 
 mod console;
+pub(crate) mod otlp;
+mod prometheus;
 pub(crate) mod sqlite;
 
 use std::path::PathBuf;
@@ -11,7 +13,9 @@ use crate::pipeline::{Accepts, QueueOptions, SinkHandle};
 
 /// Start every sink the configuration enables. Fails before starting anything
 /// that cannot work (an unwritable store, an unavailable sink).
-pub(crate) fn start(config: &TelemetryConfig) -> Result<(Vec<SinkHandle>, Option<PathBuf>), ConfigError> {
+pub(crate) fn start(
+    config: &TelemetryConfig,
+) -> Result<(Vec<SinkHandle>, Option<PathBuf>), ConfigError> {
     let mut handles = Vec::new();
     let mut db_path = None;
     let queue = QueueOptions {
@@ -24,19 +28,54 @@ pub(crate) fn start(config: &TelemetryConfig) -> Result<(Vec<SinkHandle>, Option
         match kind {
             SinkKind::Console => {
                 let writer = console::ConsoleWriter::stderr();
-                pending.push((kind, Box::new(move || SinkHandle::spawn("console", Accepts::ALL, queue, writer))));
+                pending.push((
+                    kind,
+                    Box::new(move || SinkHandle::spawn("console", Accepts::ALL, queue, writer)),
+                ));
             }
             SinkKind::Sqlite => {
                 let writer = sqlite::SqliteWriter::open(config.sqlite_db_path(), config)?;
                 db_path = Some(config.sqlite_db_path().to_path_buf());
-                pending.push((kind, Box::new(move || SinkHandle::spawn("sqlite", Accepts::ALL, queue, writer))));
+                pending.push((
+                    kind,
+                    Box::new(move || SinkHandle::spawn("sqlite", Accepts::ALL, queue, writer)),
+                ));
             }
-            SinkKind::OtelTrace | SinkKind::OtelMetric | SinkKind::Prometheus => {
-                return Err(ConfigError::SinkUnavailable {
-                    sink: kind,
-                    variable: "TELEMETRY_SINKS",
-                    reason: "OpenTelemetry and Prometheus export are not built yet",
-                })
+            SinkKind::OtelTrace => {
+                let writer = otlp::trace::TraceWriter::new(config)?;
+                let accepts = Accepts {
+                    spans: true,
+                    metrics: false,
+                    logs: false,
+                };
+                pending.push((
+                    kind,
+                    Box::new(move || SinkHandle::spawn("otel_trace", accepts, queue, writer)),
+                ));
+            }
+            SinkKind::OtelMetric => {
+                let writer = otlp::metric::MetricWriter::new(config)?;
+                let accepts = Accepts {
+                    spans: false,
+                    metrics: true,
+                    logs: false,
+                };
+                pending.push((
+                    kind,
+                    Box::new(move || SinkHandle::spawn("otel_metric", accepts, queue, writer)),
+                ));
+            }
+            SinkKind::Prometheus => {
+                let writer = prometheus::PrometheusWriter::new(config)?;
+                let accepts = Accepts {
+                    spans: false,
+                    metrics: true,
+                    logs: false,
+                };
+                pending.push((
+                    kind,
+                    Box::new(move || SinkHandle::spawn("prometheus", accepts, queue, writer)),
+                ));
             }
         }
     }

@@ -1,0 +1,800 @@
+//! Code generation: the instrumented function.
+//!
+//! Each macro turns its arguments into a [`SpanSpec`] (the span's name, kind and GenAI
+//! fields); the rest is shared. The generated code refers only to
+//! `::llm_telemetry::__private` (or `<crate = path>::__private`), whose items are
+//! documented in the runtime's `private.rs`. Its locals use `Span::mixed_site()`
+//! hygiene, so they can neither clash with nor be seen by the user's code.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
+use syn::{
+    AttrStyle, Block, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Signature, Type,
+};
+
+use crate::async_like::{self, AsyncLike};
+use crate::attr::{self, AgentTurnArgs, InferenceArgs, MacroArgs, ToolArgs, UsageMode};
+use crate::validate;
+
+/// Expand one of the three attributes: parse, validate, generate. On any error, emit
+/// all the errors and the function unchanged, so that one mistake gives one error.
+pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item_fn = match parse_item::<A>(item.clone()) {
+        ParsedItem::Fn(item_fn) => item_fn,
+        ParsedItem::NotAFunction(error) => {
+            let error = error.to_compile_error();
+            return quote!(#error #item);
+        }
+        // A syntax error in the function: hand it back untouched, rustc reports it.
+        ParsedItem::Unparsable => return item,
+    };
+    let (args, mut errors) = attr::parse::<A>(args);
+    errors.extend(validate::check(&args, &item_fn));
+    if let Some(errors) = errors.to_compile_errors() {
+        return quote!(#errors #item);
+    }
+    Generator::new(&args, &item_fn).function()
+}
+
+// ---------------------------------------------------------------------------------------
+// The item
+
+enum ParsedItem {
+    Fn(Box<ItemFn>),
+    NotAFunction(syn::Error),
+    Unparsable,
+}
+
+fn parse_item<A: MacroArgs>(item: TokenStream) -> ParsedItem {
+    if let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) {
+        return ParsedItem::Fn(Box::new(item_fn));
+    }
+    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if method.default.is_none() {
+            return ParsedItem::NotAFunction(syn::Error::new_spanned(
+                &method.sig,
+                format!(
+                    "`#[{}]` needs the function's body: put it on the implementation, \
+                     not on the declaration",
+                    A::MACRO
+                ),
+            ));
+        }
+    }
+    match syn::parse2::<syn::Item>(item) {
+        Ok(syn::Item::Fn(_) | syn::Item::Verbatim(_)) | Err(_) => ParsedItem::Unparsable,
+        Ok(other) => ParsedItem::NotAFunction(not_a_function::<A>(&other)),
+    }
+}
+
+/// "can only be applied to a function", pointing at what the item is (`struct Foo`).
+fn not_a_function<A: MacroArgs>(item: &syn::Item) -> syn::Error {
+    use syn::Item;
+    let (what, head) = match item {
+        Item::Struct(i) => ("a struct", pair(&i.struct_token, &i.ident)),
+        Item::Enum(i) => ("an enum", pair(&i.enum_token, &i.ident)),
+        Item::Union(i) => ("a union", pair(&i.union_token, &i.ident)),
+        Item::Trait(i) => ("a trait", pair(&i.trait_token, &i.ident)),
+        Item::Impl(i) => ("an impl block", pair(&i.impl_token, &i.self_ty)),
+        Item::Mod(i) => ("a module", pair(&i.mod_token, &i.ident)),
+        Item::Const(i) => ("a constant", pair(&i.const_token, &i.ident)),
+        Item::Static(i) => ("a static", pair(&i.static_token, &i.ident)),
+        Item::Type(i) => ("a type alias", pair(&i.type_token, &i.ident)),
+        Item::Use(i) => ("a `use` declaration", pair(&i.use_token, &i.tree)),
+        Item::ExternCrate(i) => ("an `extern crate`", pair(&i.extern_token, &i.ident)),
+        Item::ForeignMod(i) => ("an `extern` block", i.abi.to_token_stream()),
+        Item::Macro(i) => ("a macro", i.mac.path.to_token_stream()),
+        other => ("not a function", other.to_token_stream()),
+    };
+    syn::Error::new_spanned(
+        head,
+        format!(
+            "`#[{}]` can only be applied to a function, not to {what}",
+            A::MACRO
+        ),
+    )
+}
+
+fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
+    quote!(#a #b)
+}
+
+/// The names bound by the function's parameters, `self` excluded.
+pub(crate) fn param_names(sig: &Signature) -> Vec<Ident> {
+    let mut names = Vec::new();
+    for input in &sig.inputs {
+        if let FnArg::Typed(param) = input {
+            collect_bindings(&param.pat, &mut names);
+        }
+    }
+    names
+}
+
+fn collect_bindings(pat: &Pat, names: &mut Vec<Ident>) {
+    match pat {
+        Pat::Ident(p) => {
+            names.push(p.ident.clone());
+            if let Some((_, sub)) = &p.subpat {
+                collect_bindings(sub, names);
+            }
+        }
+        Pat::Reference(p) => collect_bindings(&p.pat, names),
+        Pat::Type(p) => collect_bindings(&p.pat, names),
+        Pat::Paren(p) => collect_bindings(&p.pat, names),
+        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
+        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
+        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
+        Pat::Struct(p) => p
+            .fields
+            .iter()
+            .for_each(|f| collect_bindings(&f.pat, names)),
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What each macro puts on its span
+
+/// The arguments of a macro, as the span they describe.
+pub(crate) trait SpanArgs: MacroArgs {
+    /// The span for the function named `fn_name`.
+    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_>;
+}
+
+/// The name, kind and GenAI fields of a span.
+pub(crate) struct SpanSpec<'a> {
+    /// The span's static name and `gen_ai.operation.name`.
+    operation: &'static str,
+    /// `otel.kind`.
+    otel_kind: &'static str,
+    /// The field whose value follows the operation in `otel.name` (`chat {model}`).
+    subject: &'static str,
+    /// The GenAI fields, in order.
+    fields: Vec<(&'static str, Value<'a>)>,
+    /// Where captured content goes: (arguments, return value).
+    content_fields: (&'static str, &'static str),
+    /// Read `gen_ai.usage.*` from the return value through `TokenUsage`.
+    read_usage: bool,
+}
+
+/// The value of a GenAI field.
+enum Value<'a> {
+    /// Declared `Empty`, recorded later (or never).
+    Empty,
+    /// Known when the macro expands: a string literal, or the function's name.
+    Str(String),
+    /// An argument's expression, evaluated once before the body, recorded with `Display`.
+    Expr(&'a Expr),
+}
+
+impl<'a> Value<'a> {
+    fn of(expr: Option<&'a Expr>) -> Self {
+        match expr {
+            Some(Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            })) => Value::Str(s.value()),
+            Some(expr) => Value::Expr(expr),
+            None => Value::Empty,
+        }
+    }
+
+    fn or_str(self, default: impl FnOnce() -> String) -> Self {
+        match self {
+            Value::Empty => Value::Str(default()),
+            value => value,
+        }
+    }
+}
+
+impl SpanArgs for InferenceArgs {
+    fn span_spec(&self, _fn_name: &Ident) -> SpanSpec<'_> {
+        SpanSpec {
+            operation: self.operation.as_str(),
+            otel_kind: "client",
+            subject: "gen_ai.request.model",
+            fields: vec![
+                ("gen_ai.provider.name", Value::of(self.provider.as_ref())),
+                ("gen_ai.request.model", Value::of(self.model.as_ref())),
+                ("gen_ai.response.model", Value::Empty),
+                ("gen_ai.usage.input_tokens", Value::Empty),
+                ("gen_ai.usage.output_tokens", Value::Empty),
+                ("gen_ai.usage.cache_read.input_tokens", Value::Empty),
+                ("gen_ai.usage.reasoning.output_tokens", Value::Empty),
+                ("gen_ai.input.messages", Value::Empty),
+                ("gen_ai.output.messages", Value::Empty),
+            ],
+            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
+            read_usage: self.usage == UsageMode::FromReturn,
+        }
+    }
+}
+
+impl SpanArgs for AgentTurnArgs {
+    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
+        let agent = Value::of(self.agent.as_ref()).or_str(|| fn_name.unraw().to_string());
+        SpanSpec {
+            operation: "invoke_agent",
+            otel_kind: "internal",
+            subject: "gen_ai.agent.name",
+            fields: vec![
+                ("gen_ai.agent.name", agent),
+                ("gen_ai.conversation.id", Value::of(self.session.as_ref())),
+                ("gen_ai.input.messages", Value::Empty),
+                ("gen_ai.output.messages", Value::Empty),
+            ],
+            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
+            read_usage: false,
+        }
+    }
+}
+
+impl SpanArgs for ToolArgs {
+    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
+        let tool = Value::of(self.tool.as_ref()).or_str(|| fn_name.unraw().to_string());
+        SpanSpec {
+            operation: "execute_tool",
+            otel_kind: "internal",
+            subject: "gen_ai.tool.name",
+            fields: vec![
+                ("gen_ai.tool.name", tool),
+                ("gen_ai.tool.type", Value::Str("function".to_owned())),
+                ("gen_ai.tool.call.id", Value::of(self.call_id.as_ref())),
+                ("gen_ai.tool.call.arguments", Value::Empty),
+                ("gen_ai.tool.call.result", Value::Empty),
+            ],
+            content_fields: ("gen_ai.tool.call.arguments", "gen_ai.tool.call.result"),
+            read_usage: false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The generator
+
+/// Names of the generated locals, all with `mixed_site` hygiene.
+struct Locals {
+    span: Ident,
+    capture: Ident,
+    guard: Ident,
+    entered: Ident,
+    ret: Ident,
+    future: Ident,
+    args: Ident,
+    out_span: Ident,
+    out: Ident,
+}
+
+impl Locals {
+    fn new() -> Self {
+        let local = |name: &str| Ident::new(name, Span::mixed_site());
+        Locals {
+            span: local("__llm_span"),
+            capture: local("__llm_capture"),
+            guard: local("__llm_guard"),
+            entered: local("__llm_entered"),
+            ret: local("__llm_ret"),
+            future: local("__llm_future"),
+            args: local("__llm_args"),
+            out_span: local("__llm_out_span"),
+            out: local("__llm_out"),
+        }
+    }
+}
+
+struct Generator<'a, A> {
+    args: &'a A,
+    item: &'a ItemFn,
+    spec: SpanSpec<'a>,
+    /// `::llm_telemetry::__private`, or `<crate = path>::__private`.
+    private: TokenStream,
+    locals: Locals,
+}
+
+impl<'a, A: SpanArgs> Generator<'a, A> {
+    fn new(args: &'a A, item: &'a ItemFn) -> Self {
+        let private = match &args.common().krate {
+            Some(path) => quote!(#path::__private),
+            None => quote!(::llm_telemetry::__private),
+        };
+        Generator {
+            args,
+            item,
+            spec: args.span_spec(&item.sig.ident),
+            private,
+            locals: Locals::new(),
+        }
+    }
+
+    /// The instrumented function: same attributes and signature, new body.
+    fn function(&self) -> TokenStream {
+        let ItemFn {
+            attrs,
+            vis,
+            sig,
+            block,
+            ..
+        } = self.item;
+        let outer = attrs.iter().filter(|a| matches!(a.style, AttrStyle::Outer));
+        let inner = attrs
+            .iter()
+            .filter(|a| matches!(a.style, AttrStyle::Inner(_)));
+        let body = if sig.asyncness.is_some() {
+            self.async_fn_body(block)
+        } else if let Some(async_like) = AsyncLike::from_fn(self.item) {
+            self.async_like_body(&async_like)
+        } else if async_like::impl_future_output(&sig.output).is_some() {
+            self.returns_future_body(block)
+        } else {
+            self.sync_body(block)
+        };
+        quote! {
+            #(#outer)*
+            #vis #sig {
+                #(#inner)*
+                #body
+            }
+        }
+    }
+
+    /// `fn f(..) -> R { body }`: the span is entered around the body, which runs in a
+    /// closure so that `return` and `?` come back to us.
+    fn sync_body(&self, block: &Block) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            span,
+            guard,
+            entered,
+            ret,
+            ..
+        } = &self.locals;
+        let prelude = self.prelude();
+        let ret_ty = self.return_type();
+        let fake_return = self.fake_return();
+        let outcome = self.outcome(&quote!(&#span), &quote!(&#ret), &self.usage_type(false));
+        quote! {
+            #prelude
+            let #guard = #p::PanicGuard::new(&#span);
+            #[allow(clippy::let_unit_value)]
+            let #ret: #ret_ty = {
+                let #entered = #span.enter();
+                #p::call_once(move || { #fake_return #block })
+            };
+            #guard.disarm();
+            if !#span.is_disabled() {
+                #outcome
+            }
+            #ret
+        }
+    }
+
+    /// `async fn f(..) -> R { body }`: the body becomes an async block, instrumented.
+    fn async_fn_body(&self, block: &Block) -> TokenStream {
+        let prelude = self.prelude();
+        let fake_return = self.fake_return();
+        let instrumented = self.instrument_future(
+            &quote!(async move { #fake_return #block }),
+            &self.usage_type(false),
+        );
+        quote! {
+            #prelude
+            #instrumented.await
+        }
+    }
+
+    /// `fn f(..) -> impl Future<Output = X> { body }`: the span covers the call, and
+    /// the returned future is instrumented.
+    fn returns_future_body(&self, block: &Block) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            span,
+            guard,
+            entered,
+            future,
+            ..
+        } = &self.locals;
+        let prelude = self.prelude();
+        let instrumented = self.instrument_future(&quote!(#future), &self.usage_type(true));
+        quote! {
+            #prelude
+            let #guard = #p::PanicGuard::new(&#span);
+            let #future = {
+                let #entered = #span.enter();
+                #p::call_once(move || #block)
+            };
+            #guard.disarm();
+            #instrumented
+        }
+    }
+
+    /// A function whose tail is `Box::pin(async move { .. })` (an `#[async_trait]`
+    /// method) or `async move { .. }`: that async block is instrumented.
+    fn async_like_body(&self, async_like: &AsyncLike<'_>) -> TokenStream {
+        let prelude = self.prelude();
+        let leading = async_like.leading;
+        let block = async_like.block;
+        let instrumented = self.instrument_future(&block.to_token_stream(), &self.usage_type(true));
+        let tail = match async_like.pin {
+            Some(pin) => quote!(#pin(#instrumented)),
+            None => instrumented,
+        };
+        quote! {
+            #prelude
+            #(#leading)*
+            #tail
+        }
+    }
+
+    /// `__private::instrument_future(future, span, |span, output| outcome)`.
+    fn instrument_future(&self, future: &TokenStream, output_ty: &TokenStream) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            span,
+            out_span,
+            out,
+            ..
+        } = &self.locals;
+        let outcome = self.outcome(&quote!(#out_span), &quote!(#out), output_ty);
+        quote! {
+            #p::instrument_future(#future, #span, move |#out_span, #out| { #outcome })
+        }
+    }
+
+    /// Open the span, then capture the arguments when content capture is on.
+    fn prelude(&self) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            span,
+            capture,
+            args,
+            ..
+        } = &self.locals;
+        let new_span = self.new_span();
+        let skips = &self.args.common().skips;
+        // `_name` parameters are unused by the function: not content.
+        let pushes = param_names(&self.item.sig)
+            .into_iter()
+            .filter(|param| !skips.contains(param) && !param.to_string().starts_with('_'))
+            .map(|param| {
+                let name = param.unraw().to_string();
+                quote!(#args.arg(#name, (&&#p::Capture(&#param)).__llm_debug());)
+            });
+        let args_field = self.spec.content_fields.0;
+        quote! {
+            let #span = #new_span;
+            let #capture = #p::capture_enabled(&#span);
+            if #capture {
+                let mut #args = #p::ArgsJson::new();
+                {
+                    use #p::{CaptureDebug as _, CaptureNone as _};
+                    #(#pushes)*
+                }
+                #args.record(&#span, #args_field);
+            }
+        }
+    }
+
+    /// `tracing::span!(..)` with every field declared, the argument expressions
+    /// evaluated once (by reference) beforehand.
+    fn new_span(&self) -> TokenStream {
+        let p = &self.private;
+        let spec = &self.spec;
+        let empty = quote!(#p::tracing::field::Empty);
+        let mut bindings = Vec::new();
+        let mut fields = Vec::new();
+        let mut subject = None;
+        for (name, value) in &spec.fields {
+            let key = field_key(name);
+            let value = match value {
+                Value::Empty => empty.clone(),
+                Value::Str(s) => {
+                    if *name == spec.subject {
+                        let full = format!("{} {s}", spec.operation);
+                        subject = Some(quote!(#full));
+                    }
+                    quote!(#s)
+                }
+                Value::Expr(expr) => {
+                    // Spanned at the expression, so that "doesn't implement `Display`"
+                    // points at it.
+                    let binding =
+                        Ident::new(&format!("__llm_field{}", bindings.len()), expr.span());
+                    bindings.push(quote_spanned!(expr.span()=> let #binding = &(#expr);));
+                    if *name == spec.subject {
+                        let format = format!("{} {{}}", spec.operation);
+                        subject = Some(quote!(%::core::format_args!(#format, #binding)));
+                    }
+                    quote!(%#binding)
+                }
+            };
+            fields.push(quote!(#key = #value));
+        }
+        let operation = spec.operation;
+        let otel_name = match (&self.args.common().name, subject) {
+            (Some(name), _) => quote!(#name),
+            (None, Some(subject)) => subject,
+            (None, None) => quote!(#operation),
+        };
+        let otel_kind = spec.otel_kind;
+        let function = self.item.sig.ident.unraw().to_string();
+        let user_fields = self
+            .args
+            .common()
+            .fields
+            .iter()
+            .map(|f| f.to_span_field(&empty));
+        let span = quote! {
+            #p::tracing::span!(
+                target: ::core::module_path!(),
+                #p::tracing::Level::INFO,
+                #operation,
+                otel.name = #otel_name,
+                otel.kind = #otel_kind,
+                otel.status_code = #empty,
+                otel.status_message = #empty,
+                error.type = #empty,
+                gen_ai.operation.name = #operation,
+                #(#fields,)*
+                code.function = #function,
+                #(#user_fields,)*
+            )
+        };
+        if bindings.is_empty() {
+            span
+        } else {
+            quote!({ #(#bindings)* #span })
+        }
+    }
+
+    /// Record the outcome from `ret` (a `&R` expression, `R` being `output_ty`) on `span`
+    /// (a `&Span` expression): token usage, status, and the return value if capture is on.
+    fn outcome(
+        &self,
+        span: &TokenStream,
+        ret: &TokenStream,
+        output_ty: &TokenStream,
+    ) -> TokenStream {
+        let p = &self.private;
+        let capture = &self.locals.capture;
+        // `<R as TokenUsage>` keeps the tokens of the user's type: without `TokenUsage`,
+        // the trait's `on_unimplemented` message underlines that type.
+        let usage = self.spec.read_usage.then(|| {
+            quote! {
+                #p::record_usage_on(#span, <#output_ty as #p::TokenUsage>::token_usage(#ret));
+            }
+        });
+        let content_field = self.spec.content_fields.1;
+        quote! {
+            #usage
+            {
+                use #p::{OutcomeErr as _, OutcomeErrDebug as _, OutcomeErrDisplay as _, OutcomeValue as _};
+                (&&&&#p::Outcome(#ret)).__llm_outcome(#span);
+            }
+            if #capture {
+                use #p::{CaptureDebug as _, CaptureNone as _};
+                #p::record_content(#span, #content_field, (&&#p::Capture(#ret)).__llm_debug());
+            }
+        }
+    }
+
+    /// The declared return type, `impl Trait` replaced by `_` so that it can annotate
+    /// a `let`.
+    fn return_type(&self) -> Type {
+        match &self.item.sig.output {
+            ReturnType::Type(_, ty) => erase_impl_trait(ty),
+            ReturnType::Default => syn::parse_quote!(()),
+        }
+    }
+
+    /// The type whose `TokenUsage` is read: the return type (`async_output`: the output
+    /// of the returned future), `impl Trait` replaced by `_`. Without a return type,
+    /// `()` at the function's name; when a future's output is not spelled out, `_`.
+    fn usage_type(&self, async_output: bool) -> TokenStream {
+        let sig = &self.item.sig;
+        let ty = if async_output {
+            async_like::future_output(&sig.output)
+        } else {
+            match &sig.output {
+                ReturnType::Type(_, ty) => Some(&**ty),
+                ReturnType::Default => None,
+            }
+        };
+        match ty {
+            Some(ty) => erase_impl_trait(ty).into_token_stream(),
+            None if async_output => quote_spanned!(sig.ident.span()=> _),
+            None => quote_spanned!(sig.ident.span()=> ()),
+        }
+    }
+
+    /// The return type's span, or the function name's when there is none.
+    fn return_span(&self) -> Span {
+        match &self.item.sig.output {
+            ReturnType::Type(_, ty) => ty.span(),
+            ReturnType::Default => self.item.sig.ident.span(),
+        }
+    }
+
+    /// A statement that fixes the type of the closure's or async block's `return`s to
+    /// the function's return type before the body is checked, as `tracing-attributes`
+    /// does: the body then sees the expected type it had in the function, so that
+    /// `return Err(e.into())` infers and `Ok(&string)` coerces to `Ok(&str)`.
+    fn fake_return(&self) -> TokenStream {
+        let ret_ty = self.return_type();
+        quote_spanned! {self.return_span()=>
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::let_with_type_underscore,
+                clippy::needless_return,
+                clippy::unreachable
+            )]
+            if false {
+                let __llm_fake_return: #ret_ty = loop {};
+                return __llm_fake_return;
+            }
+        }
+    }
+}
+
+/// `gen_ai.request.model` as the tokens `gen_ai . request . model`.
+fn field_key(name: &str) -> TokenStream {
+    let parts = name
+        .split('.')
+        .map(|part| Ident::new(part, Span::call_site()));
+    quote!(#(#parts).*)
+}
+
+/// `ty` with every `impl Trait` replaced by `_`.
+fn erase_impl_trait(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    ImplTraitEraser.visit_type_mut(&mut ty);
+    ty
+}
+
+/// Replaces every `impl Trait` in a type with `_`.
+struct ImplTraitEraser;
+
+impl VisitMut for ImplTraitEraser {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.impl_token.span),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(args: TokenStream, item: TokenStream) -> String {
+        instrument::<ToolArgs>(args, item).to_string()
+    }
+
+    #[test]
+    fn a_mistake_leaves_the_function_unchanged() {
+        let item = quote!(
+            fn f(x: u8) -> u8 {
+                x
+            }
+        );
+        let out = tool(quote!(model = "m"), item.clone());
+        assert!(out.starts_with(":: core :: compile_error !"), "{out}");
+        assert!(out.ends_with(&item.to_string()), "{out}");
+    }
+
+    #[test]
+    fn a_syntax_error_in_the_body_is_left_to_rustc() {
+        let item = quote!(fn f(x: u8) -> u8 { let y = x +; y });
+        assert_eq!(tool(quote!(), item.clone()), item.to_string());
+    }
+
+    #[test]
+    fn not_a_function_keeps_the_item() {
+        let item = quote!(
+            struct Agent;
+        );
+        let out = tool(quote!(), item.clone());
+        assert!(
+            out.contains("can only be applied to a function, not to a struct"),
+            "{out}"
+        );
+        assert!(out.ends_with(&item.to_string()), "{out}");
+    }
+
+    #[test]
+    fn a_declaration_without_body_is_refused() {
+        let out = tool(
+            quote!(),
+            quote!(
+                fn f(&self) -> u8;
+            ),
+        );
+        assert!(out.contains("needs the function's body"), "{out}");
+    }
+
+    #[test]
+    fn shapes_are_recognised() {
+        let sync = tool(
+            quote!(),
+            quote!(
+                fn f() -> u8 {
+                    1
+                }
+            ),
+        );
+        assert!(sync.contains("call_once") && !sync.contains("instrument_future"));
+        let async_fn = tool(
+            quote!(),
+            quote!(
+                async fn f() -> u8 {
+                    1
+                }
+            ),
+        );
+        assert!(async_fn.contains("instrument_future") && async_fn.contains(". await"));
+        let returns_future = tool(
+            quote!(),
+            quote!(
+                fn f() -> impl Future<Output = u8> {
+                    ready(1)
+                }
+            ),
+        );
+        assert!(
+            returns_future.contains("call_once") && returns_future.contains("instrument_future")
+        );
+        let async_trait = tool(
+            quote!(),
+            quote!(
+                fn f<'a>(&'a self) -> Pin<Box<dyn Future<Output = u8> + Send + 'a>> {
+                    Box::pin(async move {
+                        let __self = self;
+                        1
+                    })
+                }
+            ),
+        );
+        assert!(async_trait.contains(
+            "Box :: pin (:: llm_telemetry :: __private :: instrument_future (async move"
+        ));
+    }
+
+    #[test]
+    fn content_capture_leaves_out_self_skipped_and_unused_parameters() {
+        let out = tool(
+            quote!(skip(key)),
+            quote!(
+                fn f(&self, city: &str, key: &str, _unused: u8, (a, b): (u8, u8)) {}
+            ),
+        );
+        let captured: Vec<&str> = out
+            .split(". arg (\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        assert_eq!(captured, ["city", "a", "b"]);
+    }
+
+    #[test]
+    fn crate_argument_changes_the_path() {
+        let out = tool(
+            quote!(crate = my::telemetry),
+            quote!(
+                fn f() {}
+            ),
+        );
+        assert!(
+            out.contains("my :: telemetry :: __private :: tracing :: span !"),
+            "{out}"
+        );
+        assert!(!out.contains(":: llm_telemetry ::"), "{out}");
+    }
+}

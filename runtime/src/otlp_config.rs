@@ -1,0 +1,728 @@
+//! The OpenTelemetry exporter variables (`OTEL_EXPORTER_OTLP_*`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_METRIC_EXPORT_INTERVAL`), parsed into a typed [`OtlpConfig`] exactly as the
+//! OpenTelemetry specification defines them. A bad value is a [`ConfigError::Invalid`]
+//! naming the variable and what it accepts, at `init()`, never a silent default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::ConfigError;
+
+/// The OTLP transport, as named by `OTEL_EXPORTER_OTLP_PROTOCOL`.
+///
+/// ```
+/// use llm_telemetry::OtlpProtocol;
+///
+/// assert_eq!(OtlpProtocol::default(), OtlpProtocol::HttpProtobuf);
+/// assert_eq!(OtlpProtocol::Grpc.as_str(), "grpc");
+/// assert_eq!("http/json".parse::<OtlpProtocol>(), Ok(OtlpProtocol::HttpJson));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+pub enum OtlpProtocol {
+    /// OTLP over gRPC (default port 4317).
+    #[serde(rename = "grpc")]
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (default port 4318): the default.
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// OTLP over HTTP with JSON bodies (port 4318).
+    #[serde(rename = "http/json")]
+    HttpJson,
+}
+
+const PROTOCOL_ACCEPTED: &str = "grpc, http/protobuf or http/json";
+const ENDPOINT_ACCEPTED: &str =
+    "an absolute http:// or https:// URL, e.g. http://localhost:4318 (http/protobuf) or \
+     http://localhost:4317 (grpc)";
+const HEADERS_ACCEPTED: &str = "comma-separated key=value pairs with percent-encoded values, e.g. \
+     api-key=secret,x-tenant=acme";
+const MILLIS_ACCEPTED: &str = "a whole number of milliseconds, e.g. 10000";
+const INTERVAL_ACCEPTED: &str = "a positive whole number of milliseconds, e.g. 60000";
+const RESOURCE_ACCEPTED: &str =
+    "comma-separated key=value pairs with percent-encoded values, e.g. \
+     deployment.environment=prod,service.version=1.2.3";
+
+impl OtlpProtocol {
+    /// The name used in `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    ///
+    /// ```
+    /// assert_eq!(llm_telemetry::OtlpProtocol::HttpProtobuf.as_str(), "http/protobuf");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "grpc",
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+            OtlpProtocol::HttpJson => "http/json",
+        }
+    }
+
+    /// The collector's default endpoint for this protocol.
+    ///
+    /// ```
+    /// use llm_telemetry::OtlpProtocol;
+    /// assert_eq!(OtlpProtocol::Grpc.default_endpoint(), "http://localhost:4317");
+    /// assert_eq!(OtlpProtocol::HttpJson.default_endpoint(), "http://localhost:4318");
+    /// ```
+    pub fn default_endpoint(self) -> &'static str {
+        match self {
+            OtlpProtocol::Grpc => "http://localhost:4317",
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => "http://localhost:4318",
+        }
+    }
+}
+
+impl fmt::Display for OtlpProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for OtlpProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "grpc" => Ok(OtlpProtocol::Grpc),
+            "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+            "http/json" => Ok(OtlpProtocol::HttpJson),
+            other => Err(format!("unknown protocol `{other}`")),
+        }
+    }
+}
+
+/// One signal (traces or metrics), as the OpenTelemetry variables name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "v1/traces",
+            Signal::Metrics => "v1/metrics",
+        }
+    }
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+        }
+    }
+    fn vars(self) -> Vars {
+        match self {
+            Signal::Traces => Vars {
+                endpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            },
+            Signal::Metrics => Vars {
+                endpoint: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                protocol: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+                headers: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+                timeout: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            },
+        }
+    }
+}
+
+struct Vars {
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+}
+
+const GENERAL: Vars = Vars {
+    endpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_TIMEOUT",
+};
+
+/// Settings that apply to one signal only (`OTEL_EXPORTER_OTLP_TRACES_*` or
+/// `OTEL_EXPORTER_OTLP_METRICS_*`). Each one that is set replaces the general setting
+/// for that signal; a signal endpoint is used exactly as given (no path is appended).
+///
+/// ```
+/// use llm_telemetry::{OtlpConfig, OtlpSignalConfig};
+///
+/// let mut otlp = OtlpConfig::default();
+/// otlp.traces = OtlpSignalConfig {
+///     endpoint: Some("http://tempo:4318/v1/traces".into()),
+///     ..OtlpSignalConfig::default()
+/// };
+/// assert_eq!(otlp.traces_endpoint().unwrap(), "http://tempo:4318/v1/traces");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpSignalConfig {
+    /// Full URL of this signal's receiver, used as given.
+    pub endpoint: Option<String>,
+    /// Transport for this signal.
+    pub protocol: Option<OtlpProtocol>,
+    /// Headers for this signal (replace the general headers).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Export timeout for this signal, in milliseconds.
+    pub timeout_ms: Option<u64>,
+}
+
+/// Where and how the `otel_trace` and `otel_metric` sinks export: the OpenTelemetry
+/// exporter variables, typed. Read from the environment by
+/// [`TelemetryConfig::from_env`](crate::TelemetryConfig::from_env), or set in code or in
+/// a config file (`"otlp": { "endpoint": "...", "protocol": "grpc" }`).
+///
+/// | variable | field |
+/// |---|---|
+/// | `OTEL_EXPORTER_OTLP_ENDPOINT` | `endpoint` (base URL: `/v1/traces`, `/v1/metrics` appended for HTTP) |
+/// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `protocol` (`http/protobuf` default, `grpc`, `http/json`) |
+/// | `OTEL_EXPORTER_OTLP_HEADERS` | `headers` |
+/// | `OTEL_EXPORTER_OTLP_TIMEOUT` | `timeout_ms` (default 10000) |
+/// | `OTEL_EXPORTER_OTLP_TRACES_*`, `OTEL_EXPORTER_OTLP_METRICS_*` | `traces`, `metrics` |
+/// | `OTEL_RESOURCE_ATTRIBUTES` | `resource_attributes` |
+/// | `OTEL_METRIC_EXPORT_INTERVAL` | `metric_export_interval_ms` (default 60000) |
+///
+/// ```
+/// use llm_telemetry::{OtlpConfig, OtlpProtocol};
+///
+/// let vars = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")];
+/// let otlp = OtlpConfig::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+///     .unwrap();
+/// assert_eq!(otlp.traces_endpoint().unwrap(), "http://collector:4318/v1/traces");
+/// assert_eq!(otlp.metrics_endpoint().unwrap(), "http://collector:4318/v1/metrics");
+/// assert_eq!(otlp.traces_protocol(), OtlpProtocol::HttpProtobuf);
+///
+/// let err = OtlpConfig::from_lookup(|k| (k == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "grcp".into()))
+///     .unwrap_err()
+///     .to_string();
+/// assert!(err.contains("OTEL_EXPORTER_OTLP_PROTOCOL") && err.contains("grpc, http/protobuf or http/json"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// Base URL of the collector (`OTEL_EXPORTER_OTLP_ENDPOINT`); default
+    /// `http://localhost:4318`, or `http://localhost:4317` for gRPC.
+    pub endpoint: Option<String>,
+    /// Transport (`OTEL_EXPORTER_OTLP_PROTOCOL`); default `http/protobuf`.
+    pub protocol: Option<OtlpProtocol>,
+    /// Headers sent with every export (`OTEL_EXPORTER_OTLP_HEADERS`), e.g. an API key.
+    pub headers: BTreeMap<String, String>,
+    /// Export timeout in milliseconds (`OTEL_EXPORTER_OTLP_TIMEOUT`); default 10000.
+    pub timeout_ms: Option<u64>,
+    /// Trace-only settings (`OTEL_EXPORTER_OTLP_TRACES_*`).
+    pub traces: OtlpSignalConfig,
+    /// Metric-only settings (`OTEL_EXPORTER_OTLP_METRICS_*`).
+    pub metrics: OtlpSignalConfig,
+    /// Extra resource attributes (`OTEL_RESOURCE_ATTRIBUTES`). `service.name` comes
+    /// from the service name setting (`OTEL_SERVICE_NAME`), which wins over one given here.
+    pub resource_attributes: BTreeMap<String, String>,
+    /// How often the `otel_metric` sink exports, in milliseconds
+    /// (`OTEL_METRIC_EXPORT_INTERVAL`); default 60000.
+    pub metric_export_interval_ms: u64,
+}
+
+/// The OpenTelemetry default export timeout.
+pub(crate) const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+/// The OpenTelemetry default metric export interval.
+pub(crate) const DEFAULT_METRIC_EXPORT_INTERVAL_MS: u64 = 60_000;
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        OtlpConfig {
+            endpoint: None,
+            protocol: None,
+            headers: BTreeMap::new(),
+            timeout_ms: None,
+            traces: OtlpSignalConfig::default(),
+            metrics: OtlpSignalConfig::default(),
+            resource_attributes: BTreeMap::new(),
+            metric_export_interval_ms: DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+        }
+    }
+}
+
+/// Everything one exporter needs, resolved from the general and signal settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ExportTarget {
+    pub signal: Signal,
+    pub endpoint: String,
+    pub protocol: OtlpProtocol,
+    pub headers: BTreeMap<String, String>,
+    pub timeout: Duration,
+}
+
+impl OtlpConfig {
+    /// Read the OpenTelemetry variables from any variable source (empty values count as
+    /// unset, as the specification says). Every value is checked here.
+    ///
+    /// ```
+    /// use llm_telemetry::OtlpConfig;
+    ///
+    /// let err = OtlpConfig::from_lookup(|k| (k == "OTEL_EXPORTER_OTLP_HEADERS").then(|| "api-key".into()))
+    ///     .unwrap_err()
+    ///     .to_string();
+    /// assert!(err.contains("OTEL_EXPORTER_OTLP_HEADERS"), "{err}");
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut config = OtlpConfig {
+            endpoint: get(GENERAL.endpoint).map(|v| v.trim().to_owned()),
+            protocol: get(GENERAL.protocol)
+                .map(|v| parse_protocol(GENERAL.protocol, &v))
+                .transpose()?,
+            headers: get(GENERAL.headers)
+                .map(|v| parse_pairs(GENERAL.headers, &v, HEADERS_ACCEPTED))
+                .transpose()?
+                .unwrap_or_default(),
+            timeout_ms: get(GENERAL.timeout)
+                .map(|v| parse_millis(GENERAL.timeout, &v))
+                .transpose()?,
+            traces: OtlpSignalConfig::default(),
+            metrics: OtlpSignalConfig::default(),
+            resource_attributes: get("OTEL_RESOURCE_ATTRIBUTES")
+                .map(|v| parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v, RESOURCE_ACCEPTED))
+                .transpose()?
+                .unwrap_or_default(),
+            metric_export_interval_ms: match get("OTEL_METRIC_EXPORT_INTERVAL") {
+                Some(v) => parse_millis("OTEL_METRIC_EXPORT_INTERVAL", &v)
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        variable: "OTEL_METRIC_EXPORT_INTERVAL",
+                        value: v.clone(),
+                        problem: "not a positive whole number of milliseconds".into(),
+                        expected: INTERVAL_ACCEPTED,
+                    })?,
+                None => DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+            },
+        };
+        for signal in [Signal::Traces, Signal::Metrics] {
+            let vars = signal.vars();
+            let parsed = OtlpSignalConfig {
+                endpoint: get(vars.endpoint).map(|v| v.trim().to_owned()),
+                protocol: get(vars.protocol)
+                    .map(|v| parse_protocol(vars.protocol, &v))
+                    .transpose()?,
+                headers: get(vars.headers)
+                    .map(|v| parse_pairs(vars.headers, &v, HEADERS_ACCEPTED))
+                    .transpose()?,
+                timeout_ms: get(vars.timeout)
+                    .map(|v| parse_millis(vars.timeout, &v))
+                    .transpose()?,
+            };
+            match signal {
+                Signal::Traces => config.traces = parsed,
+                Signal::Metrics => config.metrics = parsed,
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The URL spans are sent to: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else
+    /// the base endpoint (plus `/v1/traces` over HTTP), else the protocol's default.
+    ///
+    /// ```
+    /// let otlp = llm_telemetry::OtlpConfig::default();
+    /// assert_eq!(otlp.traces_endpoint().unwrap(), "http://localhost:4318/v1/traces");
+    /// ```
+    pub fn traces_endpoint(&self) -> Result<String, ConfigError> {
+        self.target(Signal::Traces).map(|t| t.endpoint)
+    }
+
+    /// The URL metrics are sent to (see [`OtlpConfig::traces_endpoint`]).
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpConfig, OtlpProtocol};
+    /// let otlp = OtlpConfig { protocol: Some(OtlpProtocol::Grpc), ..OtlpConfig::default() };
+    /// assert_eq!(otlp.metrics_endpoint().unwrap(), "http://localhost:4317");
+    /// ```
+    pub fn metrics_endpoint(&self) -> Result<String, ConfigError> {
+        self.target(Signal::Metrics).map(|t| t.endpoint)
+    }
+
+    /// The transport of the trace exporter.
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpConfig, OtlpProtocol};
+    /// assert_eq!(OtlpConfig::default().traces_protocol(), OtlpProtocol::HttpProtobuf);
+    /// ```
+    pub fn traces_protocol(&self) -> OtlpProtocol {
+        self.protocol_of(Signal::Traces)
+    }
+
+    /// The transport of the metric exporter.
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpConfig, OtlpProtocol};
+    /// assert_eq!(OtlpConfig::default().metrics_protocol(), OtlpProtocol::HttpProtobuf);
+    /// ```
+    pub fn metrics_protocol(&self) -> OtlpProtocol {
+        self.protocol_of(Signal::Metrics)
+    }
+
+    fn signal(&self, signal: Signal) -> &OtlpSignalConfig {
+        match signal {
+            Signal::Traces => &self.traces,
+            Signal::Metrics => &self.metrics,
+        }
+    }
+
+    fn protocol_of(&self, signal: Signal) -> OtlpProtocol {
+        self.signal(signal)
+            .protocol
+            .or(self.protocol)
+            .unwrap_or_default()
+    }
+
+    /// Resolve one signal's exporter settings, checking the endpoint and headers.
+    pub(crate) fn target(&self, signal: Signal) -> Result<ExportTarget, ConfigError> {
+        let vars = signal.vars();
+        let own = self.signal(signal);
+        let protocol = self.protocol_of(signal);
+        let endpoint = match (&own.endpoint, &self.endpoint) {
+            (Some(e), _) => check_endpoint(vars.endpoint, e)?,
+            (None, Some(base)) => {
+                let base = check_endpoint(GENERAL.endpoint, base)?;
+                match protocol {
+                    OtlpProtocol::Grpc => base,
+                    _ => append_path(&base, signal.path()),
+                }
+            }
+            (None, None) => match protocol {
+                OtlpProtocol::Grpc => protocol.default_endpoint().to_owned(),
+                _ => append_path(protocol.default_endpoint(), signal.path()),
+            },
+        };
+        let (headers, headers_var) = match &own.headers {
+            Some(h) => (h.clone(), vars.headers),
+            None => (self.headers.clone(), GENERAL.headers),
+        };
+        for (name, value) in &headers {
+            check_header(headers_var, name, value)?;
+        }
+        let timeout_ms = own
+            .timeout_ms
+            .or(self.timeout_ms)
+            .unwrap_or(DEFAULT_TIMEOUT_MS);
+        Ok(ExportTarget {
+            signal,
+            endpoint,
+            protocol,
+            headers,
+            timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+
+    /// Check what can be checked without starting anything (values set in code or
+    /// read from a file go through the same checks as the environment's).
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.target(Signal::Traces)?;
+        self.target(Signal::Metrics)?;
+        if self.metric_export_interval_ms == 0 {
+            return Err(ConfigError::Invalid {
+                variable: "OTEL_METRIC_EXPORT_INTERVAL",
+                value: "0".into(),
+                problem: "must be positive".into(),
+                expected: INTERVAL_ACCEPTED,
+            });
+        }
+        for key in self.resource_attributes.keys() {
+            if key.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    variable: "OTEL_RESOURCE_ATTRIBUTES",
+                    value: key.clone(),
+                    problem: "empty attribute key".into(),
+                    expected: RESOURCE_ACCEPTED,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_protocol(variable: &'static str, value: &str) -> Result<OtlpProtocol, ConfigError> {
+    value.parse().map_err(|problem| ConfigError::Invalid {
+        variable,
+        value: value.to_owned(),
+        problem,
+        expected: PROTOCOL_ACCEPTED,
+    })
+}
+
+fn parse_millis(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
+    value
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| ConfigError::Invalid {
+            variable,
+            value: value.to_owned(),
+            problem: "not a whole number of milliseconds".into(),
+            expected: MILLIS_ACCEPTED,
+        })
+}
+
+/// `key=value,key2=value2` with percent-encoded values (the W3C baggage form that
+/// `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES` use).
+fn parse_pairs(
+    variable: &'static str,
+    value: &str,
+    expected: &'static str,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let bad = |problem: String| ConfigError::Invalid {
+        variable,
+        value: value.to_owned(),
+        problem,
+        expected,
+    };
+    let mut out = BTreeMap::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(bad(format!("`{item}` is not a key=value pair")));
+        };
+        let k = percent_decode(k.trim())
+            .ok_or_else(|| bad(format!("bad percent-encoding in `{item}`")))?;
+        let v = percent_decode(v.trim())
+            .ok_or_else(|| bad(format!("bad percent-encoding in `{item}`")))?;
+        if k.is_empty() {
+            return Err(bad(format!("`{item}` has an empty key")));
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn check_endpoint(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let bad = |problem: &str| ConfigError::Invalid {
+        variable,
+        value: value.to_owned(),
+        problem: problem.to_owned(),
+        expected: ENDPOINT_ACCEPTED,
+    };
+    let value = value.trim();
+    let uri: http::Uri = value.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        Some(_) => return Err(bad("the scheme must be http or https")),
+        None => return Err(bad("not an absolute URL (no http:// or https://)")),
+    }
+    if !uri.host().is_some_and(|h| !h.is_empty()) {
+        return Err(bad("the URL has no host"));
+    }
+    Ok(value.to_owned())
+}
+
+/// Append a signal path to a base URL, as the specification does: exactly one `/`
+/// between them, whatever path the base already has.
+fn append_path(base: &str, path: &str) -> String {
+    let (base, query) = match base.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (base, None),
+    };
+    let mut out = base.trim_end_matches('/').to_owned();
+    out.push('/');
+    out.push_str(path);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+fn check_header(variable: &'static str, name: &str, value: &str) -> Result<(), ConfigError> {
+    let bad = |problem: String| ConfigError::Invalid {
+        variable,
+        value: format!("{name}={value}"),
+        problem,
+        expected: HEADERS_ACCEPTED,
+    };
+    http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| bad(format!("`{name}` is not a valid header name")))?;
+    http::HeaderValue::from_str(value)
+        .map_err(|_| bad(format!("the value of `{name}` is not a valid header value")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<OtlpConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        OtlpConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn err(vars: &[(&str, &str)]) -> String {
+        from(vars).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_follow_the_specification() {
+        let c = from(&[]).unwrap();
+        let t = c.target(Signal::Traces).unwrap();
+        assert_eq!(t.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(t.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(t.timeout, Duration::from_secs(10));
+        assert_eq!(
+            c.metrics_endpoint().unwrap(),
+            "http://localhost:4318/v1/metrics"
+        );
+        assert_eq!(c.metric_export_interval_ms, 60_000);
+        let g = from(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]).unwrap();
+        assert_eq!(g.traces_endpoint().unwrap(), "http://localhost:4317");
+        assert_eq!(g.metrics_protocol(), OtlpProtocol::Grpc);
+    }
+
+    #[test]
+    fn base_endpoint_gets_signal_paths_and_signal_endpoints_are_used_as_given() {
+        let c = from(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/otlp/"),
+            (
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "http://metrics:9000/custom",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.traces_endpoint().unwrap(),
+            "http://collector:4318/otlp/v1/traces"
+        );
+        assert_eq!(c.metrics_endpoint().unwrap(), "http://metrics:9000/custom");
+        let c = from(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf"),
+        ])
+        .unwrap();
+        assert_eq!(c.traces_endpoint().unwrap(), "http://collector:4317");
+        assert_eq!(
+            c.metrics_endpoint().unwrap(),
+            "http://collector:4317/v1/metrics"
+        );
+        assert_eq!(c.traces_protocol(), OtlpProtocol::Grpc);
+        assert_eq!(c.metrics_protocol(), OtlpProtocol::HttpProtobuf);
+    }
+
+    #[test]
+    fn headers_timeouts_and_resource_attributes() {
+        let c = from(&[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "api-key=s%20ecret, x-tenant=acme",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "authorization=Bearer%20t",
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "700"),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment=prod,service.version=1.2",
+            ),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "1500"),
+        ])
+        .unwrap();
+        let t = c.target(Signal::Traces).unwrap();
+        assert_eq!(t.headers.get("authorization").unwrap(), "Bearer t");
+        assert!(!t.headers.contains_key("api-key"));
+        assert_eq!(t.timeout, Duration::from_millis(2500));
+        let m = c.target(Signal::Metrics).unwrap();
+        assert_eq!(m.headers.get("api-key").unwrap(), "s ecret");
+        assert_eq!(m.headers.get("x-tenant").unwrap(), "acme");
+        assert_eq!(m.timeout, Duration::from_millis(700));
+        assert_eq!(
+            c.resource_attributes.get("deployment.environment").unwrap(),
+            "prod"
+        );
+        assert_eq!(c.metric_export_interval_ms, 1500);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_what_is_accepted() {
+        let e = err(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grcp")]);
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_PROTOCOL=\"grcp\"") && e.contains(PROTOCOL_ACCEPTED),
+            "{e}"
+        );
+        let e = err(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http")]);
+        assert!(e.contains("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"), "{e}");
+        let e = err(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")]);
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_ENDPOINT") && e.contains("absolute http://"),
+            "{e}"
+        );
+        let e = err(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "not a url")]);
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") && e.contains("not a URL"),
+            "{e}"
+        );
+        let e = err(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://collector:4318")]);
+        assert!(e.contains("scheme"), "{e}");
+        let e = err(&[("OTEL_EXPORTER_OTLP_HEADERS", "api-key")]);
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_HEADERS") && e.contains("key=value"),
+            "{e}"
+        );
+        let e = err(&[("OTEL_EXPORTER_OTLP_HEADERS", "bad name=v")]);
+        assert!(e.contains("not a valid header name"), "{e}");
+        let e = err(&[("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "k=%zz")]);
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_TRACES_HEADERS") && e.contains("percent"),
+            "{e}"
+        );
+        let e = err(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "10s")]);
+        assert!(
+            e.contains("OTEL_EXPORTER_OTLP_TIMEOUT") && e.contains("milliseconds"),
+            "{e}"
+        );
+        let e = err(&[("OTEL_METRIC_EXPORT_INTERVAL", "0")]);
+        assert!(e.contains("OTEL_METRIC_EXPORT_INTERVAL"), "{e}");
+        let e = err(&[("OTEL_RESOURCE_ATTRIBUTES", "novalue")]);
+        assert!(e.contains("OTEL_RESOURCE_ATTRIBUTES"), "{e}");
+        // Empty values count as unset.
+        assert!(from(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", " "),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+        ])
+        .is_ok());
+    }
+
+    #[test]
+    fn config_files_use_the_spec_names() {
+        let c: OtlpConfig = serde_json::from_str(
+            r#"{ "endpoint": "http://c:4317", "protocol": "grpc", "headers": { "api-key": "k" },
+                 "metrics": { "protocol": "http/json", "endpoint": "http://c:4318/v1/metrics" } }"#,
+        )
+        .unwrap();
+        assert_eq!(c.traces_protocol(), OtlpProtocol::Grpc);
+        assert_eq!(c.metrics_protocol(), OtlpProtocol::HttpJson);
+        assert!(c.validate().is_ok());
+    }
+}

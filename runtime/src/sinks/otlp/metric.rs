@@ -1,0 +1,285 @@
+//! The `otel_metric` sink: the metric points of every inference are recorded into the
+//! instruments of an SDK `MeterProvider` (llama-stack's `{ns}.prompt_tokens`,
+//! `{ns}.completion_tokens`, `{ns}.tokens` counters in `{token}`, and the GenAI
+//! histograms with their semantic-convention buckets), which a periodic reader exports
+//! over OTLP every `OTEL_METRIC_EXPORT_INTERVAL`. `flush()` forces an export; shutdown
+//! exports what is left.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+
+use super::{describe, header_map, resource, ExportHealth, ExportRuntime};
+use crate::config::{ConfigError, SinkKind, TelemetryConfig};
+use crate::metrics::{
+    OPERATION_DURATION, OPERATION_DURATION_BUCKETS, TOKEN_USAGE, TOKEN_USAGE_BUCKETS,
+};
+use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
+use crate::pipeline::{BatchWriter, WriteError};
+use crate::record::{Instrument, MetricRecord, Telemetry};
+
+/// Records metric points into SDK instruments on the sink's worker thread.
+pub(crate) struct MetricWriter {
+    // Declared before the runtime: its final export runs while the I/O thread still does.
+    provider: SdkMeterProvider,
+    meter: Meter,
+    instruments: HashMap<String, Instr>,
+    rt: ExportRuntime,
+    // Something was recorded since the last forced export.
+    dirty: bool,
+    shut_down: bool,
+}
+
+enum Instr {
+    U64Counter(Counter<u64>),
+    F64Counter(Counter<f64>),
+    Histogram(Histogram<f64>),
+    UpDown(UpDownCounter<f64>),
+}
+
+impl MetricWriter {
+    /// Build the exporter and provider now, so a configuration they reject fails `init()`.
+    pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
+        let target = config.otlp().target(Signal::Metrics)?;
+        let rt = ExportRuntime::new(SinkKind::OtelMetric)?;
+        let inner = build_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
+            sink: SinkKind::OtelMetric,
+            reason,
+        })?;
+        let handle = rt.handle().cloned().ok_or_else(|| ConfigError::SinkStart {
+            sink: SinkKind::OtelMetric,
+            reason: "its I/O thread is not running".into(),
+        })?;
+        let exporter = RuntimeExporter {
+            inner,
+            handle,
+            limit: target.timeout + Duration::from_millis(500),
+            health: Arc::new(ExportHealth::new(&target)),
+        };
+        let interval = Duration::from_millis(config.otlp().metric_export_interval_ms.max(1));
+        let reader = PeriodicReader::builder(exporter)
+            .with_interval(interval)
+            .build();
+        let provider = SdkMeterProvider::builder()
+            .with_resource(resource(config))
+            .with_reader(reader)
+            .build();
+        let meter = provider.meter_with_scope(super::trace::scope());
+        Ok(MetricWriter {
+            provider,
+            meter,
+            instruments: HashMap::new(),
+            rt,
+            dirty: false,
+            shut_down: false,
+        })
+    }
+
+    fn record(&mut self, point: &MetricRecord) {
+        let attributes: Vec<KeyValue> = super::trace::key_values(&point.attributes);
+        let meter = &self.meter;
+        let instrument = self
+            .instruments
+            .entry(point.name.to_string())
+            .or_insert_with(|| create_instrument(meter, point));
+        match instrument {
+            Instr::U64Counter(c) => {
+                if point.value >= 0.0 {
+                    c.add(point.value.round() as u64, &attributes)
+                }
+            }
+            Instr::F64Counter(c) => c.add(point.value, &attributes),
+            Instr::Histogram(h) => h.record(point.value, &attributes),
+            Instr::UpDown(u) => u.add(point.value, &attributes),
+        }
+    }
+}
+
+fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
+    let name = point.name.to_string();
+    match point.instrument {
+        // Token counts are whole numbers: an integer counter exports them as such.
+        Instrument::Counter if point.unit == "{token}" => Instr::U64Counter(
+            meter
+                .u64_counter(name)
+                .with_unit(point.unit)
+                .with_description(description(&point.name))
+                .build(),
+        ),
+        Instrument::Counter => Instr::F64Counter(
+            meter
+                .f64_counter(name)
+                .with_unit(point.unit)
+                .with_description(description(&point.name))
+                .build(),
+        ),
+        Instrument::Histogram => {
+            let builder = meter
+                .f64_histogram(name)
+                .with_unit(point.unit)
+                .with_description(description(&point.name));
+            let builder = match histogram_buckets(&point.name, point.unit) {
+                Some(b) => builder.with_boundaries(b.to_vec()),
+                None => builder,
+            };
+            Instr::Histogram(builder.build())
+        }
+        Instrument::Gauge => Instr::UpDown(
+            meter
+                .f64_up_down_counter(name)
+                .with_unit(point.unit)
+                .with_description(description(&point.name))
+                .build(),
+        ),
+    }
+}
+
+/// The semantic-convention buckets of a histogram, when it has some.
+pub(crate) fn histogram_buckets(name: &str, unit: &str) -> Option<&'static [f64]> {
+    match name {
+        TOKEN_USAGE => Some(&TOKEN_USAGE_BUCKETS),
+        OPERATION_DURATION => Some(&OPERATION_DURATION_BUCKETS),
+        _ if unit == "s" => Some(&OPERATION_DURATION_BUCKETS),
+        _ => None,
+    }
+}
+
+/// A one-line description of a metric, for exporters that carry one.
+pub(crate) fn description(name: &str) -> String {
+    let what = match name.rsplit_once('.').map_or(name, |(_, last)| last) {
+        _ if name == TOKEN_USAGE => "Number of input and output tokens used per GenAI operation",
+        _ if name == OPERATION_DURATION => "Duration of GenAI operations",
+        "prompt_tokens" => "Prompt (input) tokens of inference calls",
+        "completion_tokens" => "Completion (output) tokens of inference calls",
+        "tokens" => "Total tokens (prompt + completion) of inference calls",
+        _ => "",
+    };
+    if what.is_empty() {
+        format!("llm-telemetry metric {name}")
+    } else {
+        what.to_owned()
+    }
+}
+
+fn build_exporter(
+    target: &ExportTarget,
+    rt: &ExportRuntime,
+) -> Result<opentelemetry_otlp::MetricExporter, String> {
+    // tonic's lazy channel spawns its worker on the runtime current at build time.
+    let _enter = rt.handle().map(|h| h.enter());
+    let built = match target.protocol {
+        OtlpProtocol::Grpc => opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_temporality(Temporality::Cumulative)
+            .with_endpoint(target.endpoint.clone())
+            .with_timeout(target.timeout)
+            .with_metadata(
+                opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
+                    target,
+                )),
+            )
+            .build(),
+        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_temporality(Temporality::Cumulative)
+                .with_protocol(match target.protocol {
+                    OtlpProtocol::HttpJson => Protocol::HttpJson,
+                    _ => Protocol::HttpBinary,
+                })
+                .with_endpoint(target.endpoint.clone())
+                .with_timeout(target.timeout)
+                .with_headers(target.headers.clone().into_iter().collect())
+                .build()
+        }
+    };
+    built.map_err(|e| {
+        format!(
+            "cannot build the OTLP exporter for {}: {e}",
+            describe(target)
+        )
+    })
+}
+
+impl BatchWriter for MetricWriter {
+    fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
+        for item in batch {
+            if let Telemetry::Metrics(points) = item {
+                for point in points.iter() {
+                    self.record(point);
+                    self.dirty = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Export now, if anything was recorded since the last time. A failed export is reported by the exporter (once per outage).
+    fn flush(&mut self) -> Result<(), WriteError> {
+        if self.dirty && !self.shut_down {
+            self.dirty = false;
+            let _ = self.provider.force_flush();
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if !self.shut_down {
+            self.shut_down = true;
+            // Collects and exports what is left, then stops the reader's thread.
+            let _ = self.provider.shutdown();
+        }
+        self.rt.shutdown();
+    }
+}
+
+/// The OTLP exporter, run on the sink's own runtime. The periodic reader calls it from
+/// its own thread, outside any runtime: the future is driven here, bounded in time, and
+/// the outcome reported through [`ExportHealth`].
+struct RuntimeExporter {
+    inner: opentelemetry_otlp::MetricExporter,
+    handle: tokio::runtime::Handle,
+    limit: Duration,
+    health: Arc<ExportHealth>,
+}
+
+impl PushMetricExporter for RuntimeExporter {
+    fn export(
+        &self,
+        metrics: &ResourceMetrics,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        // The reader's thread: whatever the HTTP/gRPC stacks trace here is ignored.
+        super::mark_thread_internal();
+        let limit = self.limit;
+        let outcome = self
+            .handle
+            .block_on(async { tokio::time::timeout(limit, self.inner.export(metrics)).await });
+        let result = match outcome {
+            Ok(r) => r,
+            Err(_) => Err(OTelSdkError::Timeout(limit)),
+        };
+        self.health
+            .record(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        std::future::ready(result)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}

@@ -1,0 +1,152 @@
+//! OTLP export: the `otel_trace` and `otel_metric` sinks, on `opentelemetry_sdk` and
+//! `opentelemetry-otlp` (HTTP/protobuf, HTTP/JSON or gRPC).
+//!
+//! Each sink owns a small tokio runtime (one I/O thread) that its exporter's HTTP or
+//! gRPC client runs on. The application's own runtime, if it has one, is never used:
+//! export works the same under a multi-thread runtime, a current-thread one or none,
+//! and never blocks the application's threads. Every thread that runs exporter code is
+//! marked so that the telemetry layer ignores what it traces.
+
+pub(crate) mod metric;
+pub(crate) mod trace;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::resource::TelemetryResourceDetector;
+use opentelemetry_sdk::Resource;
+
+use crate::config::{ConfigError, SinkKind, TelemetryConfig};
+use crate::otlp_config::ExportTarget;
+use crate::pipeline::warn_stderr;
+
+/// The tokio runtime of one sink's exporter.
+pub(crate) struct ExportRuntime {
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+impl ExportRuntime {
+    pub(crate) fn new(sink: SinkKind) -> Result<Self, ConfigError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(2)
+            .thread_name(format!("llm-telemetry-{sink}-io"))
+            // What the HTTP/gRPC stacks trace on these threads must never come back.
+            .on_thread_start(mark_thread_internal)
+            .enable_all()
+            .build()
+            .map_err(|e| ConfigError::SinkStart {
+                sink,
+                reason: format!("cannot start its I/O thread: {e}"),
+            })?;
+        Ok(ExportRuntime { rt: Some(rt) })
+    }
+
+    pub(crate) fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.rt.as_ref().map(|rt| rt.handle())
+    }
+
+    /// Run `f` to completion on this runtime, from a thread outside any runtime.
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> Option<F::Output> {
+        self.rt.as_ref().map(|rt| rt.block_on(f))
+    }
+
+    /// Stop the I/O thread, waiting briefly for in-flight requests.
+    pub(crate) fn shutdown(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for ExportRuntime {
+    fn drop(&mut self) {
+        // Never blocks, so it is safe even on an application thread inside async code
+        // (a sink built by an `init()` that then failed elsewhere).
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Mark the current thread as part of the telemetry machinery for the rest of its life.
+pub(crate) fn mark_thread_internal() {
+    std::mem::forget(crate::layer::suppress_on_this_thread());
+}
+
+/// The resource every exported span and metric carries: the SDK's `telemetry.sdk.*`,
+/// `OTEL_RESOURCE_ATTRIBUTES`, and `service.name` (which wins over one in the attributes).
+pub(crate) fn resource(config: &TelemetryConfig) -> Resource {
+    Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_attributes(
+            config
+                .otlp()
+                .resource_attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        )
+        .with_service_name(config.service_name().to_owned())
+        .build()
+}
+
+/// `traces to http://host:4318/v1/traces (http/protobuf)`: how messages name an exporter.
+pub(crate) fn describe(target: &ExportTarget) -> String {
+    format!(
+        "{} to the OTLP collector at {} ({})",
+        target.signal.as_str(),
+        target.endpoint,
+        target.protocol
+    )
+}
+
+/// The exporter's headers as an `http::HeaderMap` (already validated by the config).
+pub(crate) fn header_map(target: &ExportTarget) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in &target.headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            map.insert(name, value);
+        }
+    }
+    map
+}
+
+/// Tracks whether an exporter's collector answers, so that an outage is reported once
+/// (naming the endpoint) and its end once, however many exports fail in between.
+pub(crate) struct ExportHealth {
+    what: String,
+    failing: AtomicBool,
+}
+
+impl ExportHealth {
+    pub(crate) fn new(target: &ExportTarget) -> Self {
+        ExportHealth {
+            what: describe(target),
+            failing: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn record(&self, result: Result<(), String>) {
+        match result {
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::AcqRel) {
+                    eprintln!("llm-telemetry: export of {} has resumed", self.what);
+                }
+            }
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::AcqRel) {
+                    warn_stderr(&format!(
+                        "cannot export {}: {e}. Is a collector running there? Export goes on \
+                         trying; this is reported once until it succeeds",
+                        self.what
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! The `otel_trace` sink: every [`SpanRecord`] becomes one OTLP span with the same
+//! trace id, span id and parent as its SQLite row. The SDK's `SpanData` is built from
+//! the record and handed to the OTLP `SpanExporter` directly: no SDK tracer, so no
+//! second set of ids.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use opentelemetry::trace::{
+    Event, SpanContext, SpanId as OtelSpanId, SpanKind as OtelSpanKind, Status, TraceFlags,
+    TraceId as OtelTraceId, TraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
+
+use super::{describe, header_map, resource, ExportRuntime};
+use crate::config::{ConfigError, SinkKind, TelemetryConfig};
+use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
+use crate::pipeline::{BatchWriter, WriteError};
+use crate::record::{
+    AttrValue, Attributes, LogBody, LogRecord, SpanKind, SpanRecord, SpanStatus, Telemetry,
+};
+
+/// Exports spans over OTLP from the sink's worker thread.
+pub(crate) struct TraceWriter {
+    // Declared before the runtime: dropped while its I/O thread still runs.
+    exporter: opentelemetry_otlp::SpanExporter,
+    rt: ExportRuntime,
+    scope: InstrumentationScope,
+    target: ExportTarget,
+    what: String,
+}
+
+impl TraceWriter {
+    /// Build the exporter now, so a configuration it rejects fails `init()`.
+    pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
+        let target = config.otlp().target(Signal::Traces)?;
+        let rt = ExportRuntime::new(SinkKind::OtelTrace)?;
+        let mut exporter =
+            build_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
+                sink: SinkKind::OtelTrace,
+                reason,
+            })?;
+        exporter.set_resource(&resource(config));
+        Ok(TraceWriter {
+            exporter,
+            rt,
+            scope: scope(),
+            what: describe(&target),
+            target,
+        })
+    }
+}
+
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder("llm-telemetry")
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+fn build_exporter(
+    target: &ExportTarget,
+    rt: &ExportRuntime,
+) -> Result<opentelemetry_otlp::SpanExporter, String> {
+    // tonic's lazy channel spawns its worker on the runtime current at build time.
+    let _enter = rt.handle().map(|h| h.enter());
+    let built = match target.protocol {
+        OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(target.endpoint.clone())
+            .with_timeout(target.timeout)
+            .with_metadata(
+                opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
+                    target,
+                )),
+            )
+            .build(),
+        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(match target.protocol {
+                    OtlpProtocol::HttpJson => Protocol::HttpJson,
+                    _ => Protocol::HttpBinary,
+                })
+                .with_endpoint(target.endpoint.clone())
+                .with_timeout(target.timeout)
+                .with_headers(target.headers.clone().into_iter().collect())
+                .build()
+        }
+    };
+    built.map_err(|e| {
+        format!(
+            "cannot build the OTLP exporter for {}: {e}",
+            describe(target)
+        )
+    })
+}
+
+impl BatchWriter for TraceWriter {
+    fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
+        let spans: Vec<SpanData> = batch
+            .iter()
+            .filter_map(|item| match item {
+                Telemetry::Span(span) => Some(span_data(span, &self.scope)),
+                _ => None,
+            })
+            .collect();
+        if spans.is_empty() {
+            return Ok(());
+        }
+        // The exporter bounds each request by the timeout; this bounds everything else
+        // (a collector that accepts connections and never answers).
+        let limit = self.target.timeout + Duration::from_millis(500);
+        let exporter = &self.exporter;
+        let outcome = self
+            .rt
+            .block_on(async move { tokio::time::timeout(limit, exporter.export(spans)).await })
+            .ok_or("the exporter is shut down")?;
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!(
+                "cannot export {}: {e}. Is a collector running there?",
+                self.what
+            )
+            .into()),
+            Err(_) => {
+                Err(format!("cannot export {}: no answer within {limit:?}", self.what).into())
+            }
+        }
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self
+            .exporter
+            .shutdown_with_timeout(Duration::from_millis(500));
+        self.rt.shutdown();
+    }
+}
+
+/// The OTLP form of one record.
+pub(crate) fn span_data(record: &SpanRecord, scope: &InstrumentationScope) -> SpanData {
+    let span_context = SpanContext::new(
+        OtelTraceId::from(record.trace_id.to_u128()),
+        OtelSpanId::from(record.span_id.to_u64()),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::default(),
+    );
+    let status = match record.status {
+        SpanStatus::Unset => Status::Unset,
+        SpanStatus::Ok => Status::Ok,
+        SpanStatus::Error => Status::error(record.status_message.clone().unwrap_or_default()),
+    };
+    let mut events = SpanEvents::default();
+    events.events = record.events.iter().map(event).collect();
+    SpanData {
+        span_context,
+        parent_span_id: record
+            .parent_span_id
+            .map_or(OtelSpanId::INVALID, |p| OtelSpanId::from(p.to_u64())),
+        parent_span_is_remote: record.parent_is_remote,
+        span_kind: span_kind(record.kind),
+        name: Cow::Owned(record.name.clone()),
+        start_time: record.start_time,
+        end_time: record.end_time,
+        attributes: key_values(&record.attributes),
+        dropped_attributes_count: 0,
+        events,
+        links: SpanLinks::default(),
+        status,
+        instrumentation_scope: scope.clone(),
+    }
+}
+
+fn span_kind(kind: SpanKind) -> OtelSpanKind {
+    match kind {
+        SpanKind::Internal => OtelSpanKind::Internal,
+        SpanKind::Client => OtelSpanKind::Client,
+        SpanKind::Server => OtelSpanKind::Server,
+        SpanKind::Producer => OtelSpanKind::Producer,
+        SpanKind::Consumer => OtelSpanKind::Consumer,
+    }
+}
+
+/// A typed OpenTelemetry value: integers stay integers (token counts), floats floats.
+pub(crate) fn value(v: &AttrValue) -> Value {
+    match v {
+        AttrValue::Bool(b) => Value::Bool(*b),
+        AttrValue::I64(i) => Value::I64(*i),
+        AttrValue::U64(u) => match i64::try_from(*u) {
+            Ok(i) => Value::I64(i),
+            Err(_) => Value::String(u.to_string().into()),
+        },
+        AttrValue::F64(f) => Value::F64(*f),
+        AttrValue::Str(s) => Value::String(s.clone().into()),
+    }
+}
+
+pub(crate) fn key_values(attrs: &Attributes) -> Vec<KeyValue> {
+    attrs
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), value(v)))
+        .collect()
+}
+
+/// A span's log or metric event as an OTLP span event: logs are named by their message
+/// (with `level`), metric events `metric` (with `metric.name`, `metric.value`, `metric.unit`).
+fn event(log: &LogRecord) -> Event {
+    let mut attributes = Vec::with_capacity(log.attributes.len() + 3);
+    let name: Cow<'static, str> = match &log.body {
+        LogBody::Unstructured { message, severity } => {
+            attributes.push(KeyValue::new("level", severity.as_str()));
+            if message.is_empty() {
+                Cow::Borrowed("log")
+            } else {
+                Cow::Owned(message.clone())
+            }
+        }
+        LogBody::Metric {
+            metric,
+            value,
+            unit,
+        } => {
+            attributes.push(KeyValue::new("metric.name", metric.clone()));
+            attributes.push(KeyValue::new("metric.value", *value));
+            attributes.push(KeyValue::new("metric.unit", unit.clone()));
+            Cow::Borrowed("metric")
+        }
+        LogBody::SpanStart {
+            name,
+            parent_span_id,
+        } => {
+            attributes.push(KeyValue::new("span.name", name.clone()));
+            if let Some(p) = parent_span_id {
+                attributes.push(KeyValue::new("parent_span_id", p.to_string()));
+            }
+            Cow::Borrowed("span_start")
+        }
+        LogBody::SpanEnd { status } => {
+            attributes.push(KeyValue::new("status", status.as_str()));
+            Cow::Borrowed("span_end")
+        }
+    };
+    attributes.extend(key_values(&log.attributes));
+    Event::new(name, log.timestamp, attributes, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{SpanId, TraceId};
+    use crate::record::{Severity, SpanCategory};
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    #[test]
+    fn records_keep_their_ids_kind_status_attributes_and_events() {
+        let trace_id: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
+        let span_id: SpanId = "00f067aa0ba902b7".parse().unwrap();
+        let parent: SpanId = "1111111111111111".parse().unwrap();
+        let now = SystemTime::now();
+        let record = SpanRecord {
+            trace_id,
+            span_id,
+            parent_span_id: Some(parent),
+            parent_is_remote: true,
+            name: "chat m".into(),
+            kind: SpanKind::Client,
+            category: SpanCategory::Inference,
+            start_time: now,
+            end_time: now + Duration::from_millis(5),
+            status: SpanStatus::Error,
+            status_message: Some("boom".into()),
+            attributes: vec![
+                ("gen_ai.request.model".into(), AttrValue::Str("m".into())),
+                ("gen_ai.usage.input_tokens".into(), AttrValue::U64(10)),
+                ("ratio".into(), AttrValue::F64(0.5)),
+            ],
+            events: vec![LogRecord {
+                timestamp: now,
+                trace_id: Some(trace_id),
+                span_id: Some(span_id),
+                body: LogBody::Unstructured {
+                    message: "hello".into(),
+                    severity: Severity::Warn,
+                },
+                attributes: vec![],
+            }],
+            service_name: Arc::from("svc"),
+            target: "t",
+        };
+        let data = span_data(&record, &scope());
+        assert_eq!(
+            data.span_context.trace_id().to_string(),
+            trace_id.to_string()
+        );
+        assert_eq!(data.span_context.span_id().to_string(), span_id.to_string());
+        assert_eq!(data.parent_span_id.to_string(), parent.to_string());
+        assert!(data.parent_span_is_remote);
+        assert_eq!(data.span_kind, OtelSpanKind::Client);
+        assert_eq!(data.status, Status::error("boom"));
+        assert_eq!(data.name, "chat m");
+        assert!(data
+            .attributes
+            .contains(&KeyValue::new("gen_ai.usage.input_tokens", 10i64)));
+        assert!(data.attributes.contains(&KeyValue::new("ratio", 0.5)));
+        assert_eq!(data.events.events[0].name, "hello");
+        assert!(data.events.events[0]
+            .attributes
+            .contains(&KeyValue::new("level", "warn")));
+    }
+
+    fn span(name: &str) -> Telemetry {
+        let now = SystemTime::now();
+        Telemetry::Span(Arc::new(SpanRecord {
+            trace_id: TraceId::random(),
+            span_id: SpanId::random(),
+            parent_span_id: None,
+            parent_is_remote: false,
+            name: name.into(),
+            kind: SpanKind::Internal,
+            category: SpanCategory::Other,
+            start_time: now,
+            end_time: now,
+            status: SpanStatus::Unset,
+            status_message: None,
+            attributes: vec![],
+            events: vec![],
+            service_name: Arc::from("svc"),
+            target: "t",
+        }))
+    }
+
+    #[test]
+    fn https_endpoints_speak_tls_over_both_transports() {
+        for protocol in ["http/protobuf", "grpc"] {
+            // A server that records the first bytes it is sent, then hangs up.
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let first_bytes = std::thread::spawn(move || {
+                use std::io::Read;
+                let (mut stream, _) = listener.accept().unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut buf = [0u8; 3];
+                stream.read_exact(&mut buf).map(|_| buf).ok()
+            });
+            let vars = [
+                (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    format!("https://127.0.0.1:{port}"),
+                ),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "1000".to_owned()),
+            ];
+            let config = TelemetryConfig::from_lookup(|k| {
+                vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+            })
+            .unwrap();
+            let mut writer = TraceWriter::new(&config).expect(protocol);
+            let err = writer.write_batch(&[span("s")]).unwrap_err().to_string();
+            assert!(err.contains(&format!("https://127.0.0.1:{port}")), "{err}");
+            writer.shutdown();
+            // A TLS handshake record (0x16), version 3.x: a ClientHello.
+            let hello = first_bytes.join().unwrap().expect(protocol);
+            assert_eq!(&hello[..2], &[0x16, 0x03], "{protocol}: {hello:?}");
+        }
+    }
+}

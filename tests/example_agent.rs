@@ -1,0 +1,231 @@
+//! Runs the real example binary (`cargo run --example agent`) against a temporary store
+//! and checks what a user would look at afterwards.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{by_trace, count, TempStore};
+
+fn example_binary() -> PathBuf {
+    // target/<profile>/deps/<this test> -> target/<profile>/examples/agent
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("agent{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--example", "agent"])
+            .status()
+            .expect("cargo build --example agent");
+        assert!(status.success(), "building the example failed");
+    }
+    bin
+}
+
+struct Run {
+    stdout: String,
+    stderr: String,
+}
+
+fn run_example(store: &TempStore, extra_env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(example_binary());
+    cmd.env("TELEMETRY_SQLITE_DB_PATH", &store.path)
+        .env("TELEMETRY_SINKS", "console,sqlite")
+        .env_remove("TELEMETRY_CAPTURE_CONTENT")
+        .env("NO_COLOR", "1");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run example");
+    let run = Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        out.status.success(),
+        "example failed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+#[test]
+fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
+    let store = TempStore::new();
+    let run = run_example(&store, &[]);
+
+    // What the user reads: answers, console lines, where the store is, a query to try.
+    assert!(
+        run.stdout
+            .contains("[session-paris] < Here is what I found: light rain"),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains(&format!("Traces stored in {}", store.path.display())));
+    assert!(run.stdout.contains("sqlite3 "));
+    let console: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.starts_with("  "))
+        .collect();
+    assert!(console
+        .iter()
+        .any(|l| l.contains("invoke_agent weather-assistant") && l.contains(" ok ")));
+    assert!(console
+        .iter()
+        .any(|l| l.contains("execute_tool get_weather") && l.contains("error")));
+    assert!(console
+        .iter()
+        .any(|l| l.contains("chat local-rules-1") && l.contains("in=")));
+
+    let spans = store.spans();
+    let traces = by_trace(&spans);
+    assert_eq!(traces.len(), 5, "five turns in two sessions");
+    assert_eq!(count(&store.path, "SELECT COUNT(*) FROM traces"), 5);
+    assert_eq!(
+        count(&store.path, "SELECT COUNT(*) FROM traces t JOIN spans s ON s.span_id = t.root_span_id WHERE s.name LIKE 'invoke_agent %'"),
+        5,
+        "every trace's root is the turn"
+    );
+
+    for spans in traces.values() {
+        let root = spans
+            .iter()
+            .find(|s| s.parent_span_id.is_none())
+            .expect("root");
+        assert_eq!(root.kind, "internal");
+        for s in spans.iter().filter(|s| s.span_id != root.span_id) {
+            assert_eq!(
+                s.parent_span_id.as_deref(),
+                Some(root.span_id.as_str()),
+                "turn -> inference/tool"
+            );
+        }
+        let chats: Vec<_> = spans
+            .iter()
+            .filter(|s| s.name == "chat local-rules-1")
+            .collect();
+        assert!(!chats.is_empty());
+        let mut input = 0;
+        for c in &chats {
+            assert_eq!(c.kind, "client");
+            assert_eq!(c.attr_str("gen_ai.provider.name"), Some("local"));
+            assert_eq!(c.attr_str("gen_ai.request.model"), Some("local-rules-1"));
+            let i = c
+                .attr_u64("gen_ai.usage.input_tokens")
+                .expect("input tokens");
+            assert!(i > 0);
+            assert!(c.attr_u64("gen_ai.usage.output_tokens").unwrap() > 0);
+            input += i;
+        }
+        assert_eq!(
+            root.attr_u64("gen_ai.usage.input_tokens"),
+            Some(input),
+            "turn sums its inferences"
+        );
+        let tools = spans
+            .iter()
+            .filter(|s| s.name.starts_with("execute_tool "))
+            .count() as u64;
+        assert_eq!(root.attr_u64("llm_telemetry.tool_calls"), Some(tools));
+        // Content is off by default.
+        assert!(spans
+            .iter()
+            .all(|s| s.attr("gen_ai.tool.call.arguments").is_none()));
+    }
+
+    let failed: Vec<_> = spans.iter().filter(|s| s.status == "error").collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "only the Atlantis weather call fails: {failed:?}"
+    );
+    assert_eq!(failed[0].name, "execute_tool get_weather");
+    assert_eq!(failed[0].attr_str("error.type"), Some("ToolError"));
+    let ok = spans.iter().filter(|s| s.status == "ok").count();
+    assert_eq!(ok, spans.len() - 1);
+
+    // llama-stack's metric events on each inference, and the metric points.
+    let chats = spans.iter().filter(|s| s.name.starts_with("chat ")).count() as i64;
+    assert_eq!(
+        count(&store.path, "SELECT COUNT(*) FROM span_events WHERE event_type = 'metric' AND metric = 'total_tokens'"),
+        chats
+    );
+    assert_eq!(
+        count(
+            &store.path,
+            "SELECT COUNT(*) FROM metrics WHERE name = 'llama_stack.tokens'"
+        ),
+        chats
+    );
+    assert_eq!(
+        count(
+            &store.path,
+            "SELECT COUNT(*) FROM metrics WHERE name = 'gen_ai.client.operation.duration'"
+        ),
+        chats
+    );
+    let total: i64 = count(
+        &store.path,
+        "SELECT CAST(SUM(value) AS INTEGER) FROM metrics WHERE name = 'llama_stack.tokens'",
+    );
+    let from_spans: u64 = spans
+        .iter()
+        .filter(|s| s.name.starts_with("chat "))
+        .map(|s| {
+            s.attr_u64("gen_ai.usage.input_tokens").unwrap()
+                + s.attr_u64("gen_ai.usage.output_tokens").unwrap()
+        })
+        .sum();
+    assert_eq!(total as u64, from_spans);
+    // The tool's `tracing::warn!` is a log of the turn span.
+    assert!(count(&store.path, "SELECT COUNT(*) FROM span_events WHERE event_type = 'unstructured_log' AND message LIKE 'tool failed%'") >= 1);
+}
+
+#[test]
+fn content_is_recorded_only_when_capture_is_on() {
+    let store = TempStore::new();
+    run_example(&store, &[("TELEMETRY_CAPTURE_CONTENT", "true")]);
+    let spans = store.spans();
+    let weather = spans
+        .iter()
+        .find(|s| s.name == "execute_tool get_weather")
+        .unwrap();
+    let args = weather
+        .attr_str("gen_ai.tool.call.arguments")
+        .expect("arguments captured");
+    assert!(
+        args.contains("Paris") || args.contains("Atlantis"),
+        "{args}"
+    );
+    assert!(spans
+        .iter()
+        .filter(|s| s.name.starts_with("chat "))
+        .all(|s| s.attr("gen_ai.output.messages").is_some()));
+}
+
+#[test]
+fn a_bad_sink_name_is_one_clear_error_and_no_store() {
+    let store = TempStore::new();
+    let out = Command::new(example_binary())
+        .env("TELEMETRY_SQLITE_DB_PATH", &store.path)
+        .env("TELEMETRY_SINKS", "console,sqllite")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TELEMETRY_SINKS")
+            && err.contains("sqllite")
+            && err.contains("console, sqlite"),
+        "{err}"
+    );
+    assert!(!store.path.exists());
+}
