@@ -133,6 +133,15 @@ fn manual_usage_is_recorded_and_counted() {
     );
 }
 
+/// event_type, severity, message, metric, value
+type EventRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<f64>,
+);
+
 #[test]
 fn logs_and_events_belong_to_their_span() {
     let store = TempStore::new();
@@ -158,15 +167,9 @@ fn logs_and_events_belong_to_their_span() {
         )
         .unwrap();
     let mut stmt = conn
-        .prepare("SELECT event_type, severity, message, metric, value FROM span_events WHERE span_id = ?1 ORDER BY timestamp, id")
+        .prepare("SELECT event_type, severity, message, metric, value FROM span_events WHERE trace_id = (SELECT trace_id FROM spans WHERE span_id = ?1) AND span_id = ?1 ORDER BY timestamp, id")
         .unwrap();
-    let rows: Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<f64>,
-    )> = stmt
+    let rows: Vec<EventRow> = stmt
         .query_map([&span_id], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
