@@ -87,11 +87,51 @@ impl ConsoleWriter {
         let trace = span.trace_id.to_string();
         let _ = write!(line, "  trace={}", &trace[..8]);
         line.push('\n');
-        for event in &span.events {
+        let mut events = span.events.iter().peekable();
+        while let Some(event) = events.next() {
             self.line.push_str("  ");
-            log_line(&mut self.line, event);
+            if let LogBody::Metric { unit, .. } = &event.body {
+                // A run of metric events with the same unit and labels (an inference's
+                // prompt/completion/total tokens) reads best as one line.
+                let mut run = vec![event];
+                while let Some(next) = events.peek() {
+                    match &next.body {
+                        LogBody::Metric { unit: u, .. }
+                            if u == unit && next.attributes == event.attributes =>
+                        {
+                            run.push(events.next().expect("peeked"));
+                        }
+                        _ => break,
+                    }
+                }
+                metric_line(&mut self.line, &run);
+            } else {
+                log_line(&mut self.line, event);
+            }
         }
     }
+}
+
+fn metric_line(line: &mut String, run: &[&LogRecord]) {
+    use std::fmt::Write as _;
+    let _ = write!(line, "{} METRIC", clock(run[0].timestamp));
+    let mut unit = "";
+    for event in run {
+        if let LogBody::Metric {
+            metric,
+            value,
+            unit: u,
+        } = &event.body
+        {
+            let _ = write!(line, " {metric}={value}");
+            unit = u;
+        }
+    }
+    let _ = write!(line, " {unit}");
+    for (k, v) in &run[0].attributes {
+        let _ = write!(line, " {k}={}", one_line(&v.to_string(), 60));
+    }
+    line.push('\n');
 }
 
 fn log_line(line: &mut String, event: &LogRecord) {
