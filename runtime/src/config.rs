@@ -130,6 +130,36 @@ pub struct TelemetryConfig {
     pub(crate) queue_capacity: usize,
     pub(crate) otlp: OtlpConfig,
     pub(crate) prometheus_addr: String,
+    /// `TELEMETRY_SQLITE_RETENTION`: delete stored data older than this.
+    #[serde(deserialize_with = "de_retention")]
+    pub(crate) sqlite_retention: Option<std::time::Duration>,
+}
+
+fn de_retention<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(v) => parse_retention("sqlite_retention", &v).map_err(serde::de::Error::custom),
+    }
+}
+
+/// `TELEMETRY_SQLITE_RETENTION`: empty = keep everything, else an age such as `7d`.
+pub(crate) fn parse_retention(
+    variable: &'static str,
+    value: &str,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::store::parse_age(value)
+        .map(Some)
+        .ok_or_else(|| ConfigError::Invalid {
+            variable,
+            value: value.to_owned(),
+            problem: "not an age".into(),
+            expected: crate::store::AGE_FORMS,
+        })
 }
 
 impl Default for TelemetryConfig {
@@ -214,9 +244,14 @@ impl TelemetryConfig {
                 })?,
             None => DEFAULT_QUEUE_CAPACITY,
         };
+        let sqlite_retention = match lookup("TELEMETRY_SQLITE_RETENTION") {
+            Some(v) => parse_retention("TELEMETRY_SQLITE_RETENTION", &v)?,
+            None => None,
+        };
         Ok(TelemetryConfig {
             sinks,
             sqlite_db_path,
+            sqlite_retention,
             service_name,
             capture_content,
             metric_namespace,
@@ -251,6 +286,17 @@ impl TelemetryConfig {
     /// The SQLite store path.
     pub fn sqlite_db_path(&self) -> &Path {
         &self.sqlite_db_path
+    }
+    /// How long the sqlite sink keeps data (`TELEMETRY_SQLITE_RETENTION`); `None`: forever.
+    ///
+    /// ```
+    /// let c = llm_telemetry::TelemetryConfig::from_lookup(|k| {
+    ///     (k == "TELEMETRY_SQLITE_RETENTION").then(|| "7d".to_string())
+    /// }).unwrap();
+    /// assert_eq!(c.sqlite_retention(), Some(std::time::Duration::from_secs(7 * 86_400)));
+    /// ```
+    pub fn sqlite_retention(&self) -> Option<std::time::Duration> {
+        self.sqlite_retention
     }
     /// The `service.name` resource attribute.
     pub fn service_name(&self) -> &str {
@@ -340,6 +386,19 @@ impl TelemetryConfigBuilder {
     /// The sinks to enable (empty: telemetry off).
     pub fn sinks(mut self, sinks: impl IntoIterator<Item = SinkKind>) -> Self {
         self.config.sinks = dedup(sinks.into_iter().collect());
+        self
+    }
+    /// Delete stored data older than `keep` in the background (`None`: keep everything).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = llm_telemetry::TelemetryConfig::builder()
+    ///     .sqlite_retention(Some(Duration::from_secs(3_600)))
+    ///     .build();
+    /// assert_eq!(c.sqlite_retention(), Some(Duration::from_secs(3_600)));
+    /// ```
+    pub fn sqlite_retention(mut self, keep: Option<std::time::Duration>) -> Self {
+        self.config.sqlite_retention = keep;
         self
     }
     /// The SQLite store path.

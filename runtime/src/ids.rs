@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A W3C trace id: 16 bytes, 32 lowercase hex characters, never all zero.
 ///
@@ -35,13 +36,23 @@ pub struct InvalidId {
 }
 
 impl TraceId {
-    /// A fresh random trace id.
+    /// A fresh trace id: the first 4 bytes are the current Unix time in seconds
+    /// (big-endian), the other 12 random. See [`TraceId::new_at`].
     pub fn random() -> Self {
-        let hi = next_random();
-        let lo = next_random();
+        Self::new_at(unix_seconds(SystemTime::now()))
+    }
+
+    /// A fresh trace id for a span that starts at `unix_secs`: 4 bytes of time
+    /// (big-endian, so ids sort by creation second), then 96 random bits.
+    ///
+    /// Time-prefixed ids are still valid W3C ids (and never all zero), but they arrive in
+    /// key order, so each insert into the store's id indexes touches the right-most pages
+    /// instead of a random one: several times the write rate of purely random ids.
+    pub fn new_at(unix_secs: u64) -> Self {
         let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&hi.to_be_bytes());
-        bytes[8..].copy_from_slice(&lo.to_be_bytes());
+        bytes[..4].copy_from_slice(&(unix_secs as u32).to_be_bytes());
+        bytes[4..8].copy_from_slice(&(next_random() as u32).to_be_bytes());
+        bytes[8..].copy_from_slice(&next_random().to_be_bytes());
         if bytes == [0; 16] {
             bytes[15] = 1;
         }
@@ -55,9 +66,18 @@ impl TraceId {
 }
 
 impl SpanId {
-    /// A fresh random span id.
+    /// A fresh span id: the first 2 bytes are the low 16 bits of the current Unix time in
+    /// seconds, the other 6 random. See [`SpanId::new_at`].
     pub fn random() -> Self {
-        let mut v = next_random();
+        Self::new_at(unix_seconds(SystemTime::now()))
+    }
+
+    /// A fresh span id for a span that starts at `unix_secs`: the low 16 bits of the
+    /// seconds (big-endian), then 48 random bits; never all zero. The prefix keeps the
+    /// store's `span_id` primary key appending near one spot for a second at a time
+    /// (it wraps every 18.2 hours, which costs one page split, not locality).
+    pub fn new_at(unix_secs: u64) -> Self {
+        let mut v = ((unix_secs & 0xffff) << 48) | (next_random() >> 16);
         if v == 0 {
             v = 1;
         }
@@ -149,6 +169,11 @@ impl serde::Serialize for SpanId {
     }
 }
 
+/// Whole seconds since the Unix epoch (0 before it).
+pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 thread_local! {
     // Per-thread generator: id generation must not contend across threads.
     static RNG: Cell<u64> = Cell::new(seed());
@@ -196,6 +221,30 @@ mod tests {
             .parse::<TraceId>()
             .is_err());
         assert!("abc".parse::<SpanId>().is_err());
+    }
+
+    #[test]
+    fn ids_are_time_prefixed_and_valid() {
+        let secs = 0x6543_2109_u64;
+        let t = TraceId::new_at(secs);
+        assert_eq!(&t.0[..4], &[0x65, 0x43, 0x21, 0x09]);
+        assert_eq!(t.to_string()[..8], *"65432109");
+        let s = SpanId::new_at(secs);
+        assert_eq!(&s.0[..2], &[0x21, 0x09]);
+        // Valid W3C ids: parse back, never all zero, even at time 0.
+        assert_eq!(t.to_string().parse::<TraceId>().unwrap(), t);
+        assert_eq!(s.to_string().parse::<SpanId>().unwrap(), s);
+        for _ in 0..1000 {
+            assert_ne!(TraceId::new_at(0).0, [0; 16]);
+            assert_ne!(SpanId::new_at(0).0, [0; 8]);
+        }
+        // Ids of later seconds sort after earlier ones.
+        assert!(TraceId::new_at(secs + 1) > TraceId::new_at(secs));
+        assert!(SpanId::new_at(secs + 1) > SpanId::new_at(secs));
+        // The current time is used by `random()`.
+        let now = unix_seconds(SystemTime::now());
+        let prefix = u32::from_be_bytes(TraceId::random().0[..4].try_into().unwrap()) as u64;
+        assert!(prefix.abs_diff(now) <= 2, "{prefix} vs {now}");
     }
 
     #[test]

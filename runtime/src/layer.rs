@@ -104,7 +104,7 @@ where
         pipeline: pipeline.clone(),
         service_name: Arc::from(config.service_name()),
         capture_content: config.capture_content(),
-        metrics: InferenceMetrics::new(config.metric_namespace()),
+        metrics: Arc::new(InferenceMetrics::new(config.metric_namespace())),
     };
     let filter = TelemetryFilter {
         enabled: collector.enabled,
@@ -270,7 +270,7 @@ struct SpanCollector {
     pipeline: Arc<Pipeline>,
     service_name: Arc<str>,
     capture_content: bool,
-    metrics: InferenceMetrics,
+    metrics: Arc<InferenceMetrics>,
 }
 
 impl<S> Layer<S> for SpanCollector
@@ -288,20 +288,22 @@ where
                 .map(|s| (s.trace_id, s.span_id, s.remote_carrier))
         });
         let metadata = attrs.metadata();
+        let start = SystemTime::now();
+        let start_secs = crate::ids::unix_seconds(start);
         let mut state = SpanState {
             trace_id: TraceId([0; 16]),
-            span_id: SpanId::random(),
+            span_id: SpanId::new_at(start_secs),
             parent_span_id: None,
             parent_is_remote: false,
             remote_carrier: metadata.target() == REMOTE_PARENT_TARGET,
-            start: SystemTime::now(),
+            start,
             started: Instant::now(),
             name: None,
             kind: SpanKind::Internal,
             category: SpanCategory::Other,
             status: SpanStatus::Unset,
             status_message: None,
-            attributes: Vec::with_capacity(metadata.fields().len()),
+            attributes: Vec::with_capacity(metadata.fields().len().min(8)),
             events: Vec::new(),
             children_usage: Usage::default(),
             inference_calls: 0,
@@ -319,7 +321,7 @@ where
                     state.trace_id = trace_id;
                     state.span_id = span_id;
                 }
-                None => state.trace_id = TraceId::random(),
+                None => state.trace_id = TraceId::new_at(start_secs),
             }
         } else {
             match parent {
@@ -328,7 +330,7 @@ where
                     state.parent_span_id = Some(parent_id);
                     state.parent_is_remote = parent_is_carrier;
                 }
-                None => state.trace_id = TraceId::random(),
+                None => state.trace_id = TraceId::new_at(start_secs),
             }
         }
         span.extensions_mut().insert(state);
@@ -398,7 +400,7 @@ where
         {
             state.status = SpanStatus::Error;
         }
-        let mut metrics = None;
+        let mut inference = false;
         match state.category {
             SpanCategory::AgentTurn => {
                 let u = state.children_usage;
@@ -424,16 +426,9 @@ where
                 );
             }
             SpanCategory::Inference => {
+                // The metric points are derived from the record on the sinks' threads
+                // (`Telemetry::metrics`); only the span's own events are built here.
                 let usage = usage_of(&state.attributes);
-                let duration = end.duration_since(state.start).unwrap_or_default();
-                let points = self.metrics.measure(
-                    &state.attributes,
-                    usage,
-                    duration,
-                    end,
-                    state.trace_id,
-                    state.span_id,
-                );
                 if let Some(u) = usage {
                     state.events.extend(self.metrics.token_events(
                         &state.attributes,
@@ -443,7 +438,7 @@ where
                         state.span_id,
                     ));
                 }
-                metrics = Some(points);
+                inference = true;
                 if let Some(turn) = nearest_agent_turn(&span) {
                     let mut ext = turn.extensions_mut();
                     if let Some(t) = ext.get_mut::<SpanState>() {
@@ -482,10 +477,12 @@ where
             service_name: self.service_name.clone(),
             target: span.metadata().target(),
         };
-        self.pipeline.send(Telemetry::Span(Arc::new(record)));
-        if let Some(points) = metrics {
-            self.pipeline.send(Telemetry::Metrics(points.into()));
-        }
+        let record = Arc::new(record);
+        self.pipeline.send(if inference {
+            Telemetry::Inference(record, self.metrics.clone())
+        } else {
+            Telemetry::Span(record)
+        });
     }
 }
 
@@ -514,7 +511,7 @@ fn add_usage(total: &mut Usage, u: &Usage) {
 }
 
 /// The usage recorded on an inference span, if any.
-fn usage_of(attrs: &Attributes) -> Option<Usage> {
+pub(crate) fn usage_of(attrs: &Attributes) -> Option<Usage> {
     let get = |k: &str| crate::record::attr(attrs, k).and_then(AttrValue::as_u64);
     let input = get("gen_ai.usage.input_tokens");
     let output = get("gen_ai.usage.output_tokens");

@@ -25,6 +25,7 @@ pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
 pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
 
 /// Builds the measurements of one finished inference span.
+#[derive(Debug)]
 pub(crate) struct InferenceMetrics {
     prompt_tokens: String,
     completion_tokens: String,
@@ -38,6 +39,23 @@ impl InferenceMetrics {
             completion_tokens: format!("{namespace}.completion_tokens"),
             total_tokens: format!("{namespace}.tokens"),
         }
+    }
+
+    /// The points of a finished inference span: the same as [`Self::measure`] with the
+    /// usage, duration and end time read from the record.
+    pub fn measure_span(&self, span: &crate::record::SpanRecord) -> Vec<MetricRecord> {
+        let duration = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default();
+        self.measure(
+            &span.attributes,
+            crate::layer::usage_of(&span.attributes),
+            duration,
+            span.end_time,
+            span.trace_id,
+            span.span_id,
+        )
     }
 
     /// Counters (when usage is known) and histograms of one inference.

@@ -49,6 +49,7 @@ impl Accepts {
             Telemetry::Span(_) => self.spans,
             Telemetry::Metrics(_) => self.metrics,
             Telemetry::Log(_) => self.logs,
+            Telemetry::Inference(..) => self.spans || self.metrics,
         }
     }
 }

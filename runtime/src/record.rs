@@ -356,10 +356,39 @@ pub struct MetricRecord {
 pub enum Telemetry {
     /// A finished span.
     Span(Arc<SpanRecord>),
-    /// The metric measurements of one event (an inference emits five at once).
+    /// Metric measurements on their own (inferences send theirs with the span, as
+    /// [`Telemetry::Inference`]; the sinks' tests and future request metrics use this).
+    #[allow(dead_code)]
     Metrics(Arc<[MetricRecord]>),
     /// A log outside any recorded span.
     Log(Arc<LogRecord>),
+    /// A finished inference span, in one queue item with its metrics: one `try_send` per
+    /// inference instead of two, one queue slot per span. The metric points are derived
+    /// from the span (usage attributes, duration) by [`Telemetry::metrics`] on the sinks'
+    /// threads that want them, not built on the application's thread.
+    Inference(Arc<SpanRecord>, Arc<crate::metrics::InferenceMetrics>),
+}
+
+impl Telemetry {
+    /// The span this item carries, if any.
+    pub fn span(&self) -> Option<&Arc<SpanRecord>> {
+        match self {
+            Telemetry::Span(span) | Telemetry::Inference(span, _) => Some(span),
+            _ => None,
+        }
+    }
+
+    /// The metric measurements this item carries, if any (an inference's are computed
+    /// from its span here, on the calling sink's thread).
+    pub fn metrics(&self) -> Option<std::borrow::Cow<'_, [MetricRecord]>> {
+        match self {
+            Telemetry::Metrics(points) => Some(std::borrow::Cow::Borrowed(points)),
+            Telemetry::Inference(span, metrics) => {
+                Some(std::borrow::Cow::Owned(metrics.measure_span(span)))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Format a time as SQLite's own UTC text form `YYYY-MM-DD HH:MM:SS.ffffff`, so

@@ -171,7 +171,7 @@ impl BatchWriter for ConsoleWriter {
         let mut text = String::new();
         for item in batch {
             match item {
-                Telemetry::Span(span) => {
+                Telemetry::Span(span) | Telemetry::Inference(span, _) => {
                     self.span_line(span);
                     text.push_str(&self.line);
                 }

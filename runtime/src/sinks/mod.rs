@@ -20,7 +20,7 @@ pub(crate) fn start(
     let mut db_path = None;
     let queue = QueueOptions {
         capacity: config.queue_capacity,
-        max_batch: 1024,
+        max_batch: 8192,
     };
     // Open everything fallible first, so a failure starts no thread.
     let mut pending: Vec<(SinkKind, Box<dyn FnOnce() -> SinkHandle>)> = Vec::new();

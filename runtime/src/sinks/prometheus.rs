@@ -188,7 +188,7 @@ fn sanitize(name: &str) -> String {
 impl BatchWriter for PrometheusWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         for item in batch {
-            if let Telemetry::Metrics(points) = item {
+            if let Some(points) = item.metrics() {
                 for point in points.iter() {
                     self.record(point);
                 }

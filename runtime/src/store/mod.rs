@@ -20,7 +20,18 @@
 //! marking the file as an llm-telemetry store); the sink migrates older stores when it
 //! opens them, and everything refuses a store written by a newer version.
 
+mod filter;
+mod query;
+pub(crate) mod retention;
 pub(crate) mod schema;
+mod types;
+
+pub use filter::{AttributeFilter, FilterOp, LabelMatcher, MatchOp, COLUMN_KEYS};
+pub use query::{LatencyStats, SearchHit, StoreStats, TokenStats, TraceQuery, TraceStatusFilter};
+pub use retention::{parse_age, prune, prune_before, PruneReport, AGE_FORMS};
+pub use types::{
+    ExportRow, MetricPoint, MetricSeries, Span, SpanEvent, SpanWithChildren, Trace, TraceOrder,
+};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -102,6 +113,36 @@ pub enum StoreError {
         found: u32,
         /// The version this build reads.
         supported: u32,
+    },
+    /// No trace has this id (or id prefix).
+    #[error("no trace {trace_id} in the store")]
+    TraceNotFound {
+        /// The id (or prefix) looked for.
+        trace_id: String,
+    },
+    /// No span has this id (in the trace given).
+    #[error("no span {span_id} in the store")]
+    SpanNotFound {
+        /// The id looked for.
+        span_id: String,
+    },
+    /// A trace id prefix matches several traces.
+    #[error(
+        "the trace id prefix {prefix} is ambiguous: it matches {}{}; give more digits",
+        candidates.join(", "),
+        if candidates.len() > 5 { ", ..." } else { "" }
+    )]
+    AmbiguousTraceId {
+        /// The prefix.
+        prefix: String,
+        /// Some of the ids it matches.
+        candidates: Vec<String>,
+    },
+    /// A filter, operator, label matcher or order is invalid; the message names it.
+    #[error("invalid query: {reason}")]
+    InvalidFilter {
+        /// What is wrong, naming the offending key, op or value.
+        reason: String,
     },
     /// SQLite failed (I/O error, locked past the busy timeout, corrupt file, ...).
     #[error("cannot read the trace store {}: {source}", path.display())]

@@ -212,7 +212,7 @@ fn build_exporter(
 impl BatchWriter for MetricWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         for item in batch {
-            if let Telemetry::Metrics(points) = item {
+            if let Some(points) = item.metrics() {
                 for point in points.iter() {
                     self.record(point);
                     self.dirty = true;

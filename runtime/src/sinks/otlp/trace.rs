@@ -101,10 +101,7 @@ impl BatchWriter for TraceWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         let spans: Vec<SpanData> = batch
             .iter()
-            .filter_map(|item| match item {
-                Telemetry::Span(span) => Some(span_data(span, &self.scope)),
-                _ => None,
-            })
+            .filter_map(|item| item.span().map(|span| span_data(span, &self.scope)))
             .collect();
         if spans.is_empty() {
             return Ok(());

@@ -1,0 +1,222 @@
+//! Sustained throughput into the SQLite store, loss accounting, memory and shutdown.
+//!
+//! ```text
+//! cargo bench --bench throughput                       # N = 2,000,000 spans
+//! THROUGHPUT_SPANS=200000 cargo bench --bench throughput   # a quick run
+//! ```
+//!
+//! Phases, each with a fresh store and a fresh guard at the default queue capacity:
+//!
+//! 1. sustained: two threads call an `#[instrument_inference]` function as fast as they
+//!    can, N/4 spans then N spans (so that peak RSS can be compared across N), then N
+//!    `#[instrument_tool]` spans (a plain span: one row, no metrics); reports spans/s
+//!    written to the indexed store (emit start → everything stored), the
+//!    `stored + dropped == emitted` reconciliation from `stats()` and the span rows;
+//! 2. burst: 100,000 inference spans (`THROUGHPUT_BURST`) from two threads, then a
+//!    flush: the number dropped;
+//! 3. shutdown: 100,000 inference spans emitted as fast as possible, then the guard
+//!    dropped at once: how long the drop takes and whether every span is in the store.
+//!
+//! An inference is one queue item but eleven rows in the store: its span, its `traces`
+//! row, three llama-stack metric events (`span_events`) and six metric points (`metrics`).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use llm_telemetry::{
+    instrument_inference, instrument_tool, SinkKind, TelemetryConfig, TokenUsage, Usage,
+};
+use tracing_subscriber::prelude::*;
+
+pub struct Reply {
+    completion_tokens: u64,
+}
+
+impl TokenUsage for Reply {
+    fn token_usage(&self) -> Option<Usage> {
+        Some(Usage::new(12, self.completion_tokens))
+    }
+}
+
+#[instrument_inference(model = "bench-model", provider = "bench")]
+#[inline(never)]
+fn chat(prompt: &str) -> Reply {
+    Reply {
+        completion_tokens: black_box(prompt.len() as u64),
+    }
+}
+
+/// A plain span: one `spans` row (and its trace's row), no metrics.
+#[instrument_tool(tool = "lookup")]
+#[inline(never)]
+fn lookup(key: u64) -> u64 {
+    black_box(key.wrapping_mul(31))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// `#[instrument_inference]`: a span row, 3 metric events and 6 metric points.
+    Inference,
+    /// `#[instrument_tool]`: a span row.
+    Tool,
+}
+
+const THREADS: usize = 2;
+
+fn env_count(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .replace(['_', ','], "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v}: expected a number of spans")),
+        Err(_) => default,
+    }
+}
+
+fn vm_hwm_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn span_rows(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open the store");
+    conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
+        .expect("count spans")
+}
+
+struct Run {
+    emit: Duration,
+    total: Duration,
+    stats: llm_telemetry::SinkStats,
+    rows: i64,
+}
+
+/// Emit `n` spans from `THREADS` threads into a fresh store, then either flush (and drop
+/// the guard) or drop the guard directly.
+fn run(dir: &Path, label: &str, kind: Kind, n: u64, drop_guard_to_finish: bool) -> Run {
+    let db = dir.join(format!("{label}.db"));
+    let config = TelemetryConfig::builder()
+        .sinks([SinkKind::Sqlite])
+        .sqlite_db_path(&db)
+        .service_name("throughput-bench")
+        .build();
+    let (layer, guard) = llm_telemetry::layer(&config).expect("telemetry layer");
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..THREADS as u64 {
+            let dispatch = dispatch.clone();
+            let count = n / THREADS as u64 + u64::from(t < n % THREADS as u64);
+            s.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for i in 0..count {
+                        match kind {
+                            Kind::Inference => {
+                                black_box(chat(black_box("What is the weather in Paris?")));
+                            }
+                            Kind::Tool => {
+                                black_box(lookup(black_box(i)));
+                            }
+                        }
+                    }
+                })
+            });
+        }
+    });
+    let emit = start.elapsed();
+    drop(dispatch);
+    let stats;
+    if drop_guard_to_finish {
+        // What was dropped at emit time is final here; the drop writes the queued rest
+        // (the rows counted below show whether it did).
+        let snapshot = guard.stats();
+        drop(guard);
+        stats = *snapshot.sink("sqlite").expect("sqlite sink");
+    } else {
+        guard.flush();
+        stats = *guard.stats().sink("sqlite").expect("sqlite sink");
+        drop(guard);
+    }
+    let total = start.elapsed();
+    Run {
+        emit,
+        total,
+        stats,
+        rows: span_rows(&db),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    let n = env_count("THROUGHPUT_SPANS", 2_000_000);
+    let burst = env_count("THROUGHPUT_BURST", 100_000);
+    // THROUGHPUT_DIR keeps the stores for inspection; by default they go to a temporary one.
+    let temp = tempfile::tempdir().expect("temporary directory");
+    let dir = match std::env::var_os("THROUGHPUT_DIR") {
+        Some(d) => {
+            std::fs::create_dir_all(&d).expect("THROUGHPUT_DIR");
+            tempfile::tempdir_in(d).expect("temporary directory").keep()
+        }
+        None => temp.path().to_path_buf(),
+    };
+    println!("== throughput: {THREADS} threads, #[instrument_inference] into SQLite ==");
+    println!("start: VmHWM {} KiB", vm_hwm_kib().unwrap_or(0));
+
+    let mut all_ok = true;
+    let phases = [
+        ("inference", Kind::Inference, n / 4),
+        ("inference", Kind::Inference, n),
+        ("tool", Kind::Tool, n),
+    ];
+    for (i, (what, kind, size)) in phases.into_iter().enumerate() {
+        let r = run(&dir, &format!("sustained{i}"), kind, size, false);
+        let s = r.stats;
+        let reconciled = s.stored + s.dropped + s.failed == s.emitted;
+        all_ok &= reconciled && r.rows as u64 == s.stored;
+        println!(
+            "sustained {what} N={size}: emitted in {:.3}s ({:.0} spans/s offered), all stored after \
+             {:.3}s => {:.0} spans/s written; {} span rows",
+            r.emit.as_secs_f64(),
+            size as f64 / r.emit.as_secs_f64(),
+            r.total.as_secs_f64(),
+            r.rows as f64 / r.total.as_secs_f64(),
+            r.rows,
+        );
+        println!(
+            "  sqlite: emitted {} stored {} dropped {} failed {}; stored + dropped == emitted: {}",
+            s.emitted, s.stored, s.dropped, s.failed, reconciled
+        );
+        println!("  peak RSS so far (VmHWM): {} KiB", vm_hwm_kib().unwrap_or(0));
+    }
+
+    let r = run(&dir, "burst", Kind::Inference, burst, false);
+    println!(
+        "burst N={burst}: emitted in {:.3}s; dropped {} (target 0); {} span rows",
+        r.emit.as_secs_f64(),
+        r.stats.dropped,
+        r.rows
+    );
+    all_ok &= r.stats.dropped == 0 && r.rows == burst as i64;
+
+    let r = run(&dir, "shutdown", Kind::Inference, burst, true);
+    let drop_time = r.total - r.emit;
+    println!(
+        "shutdown: {burst} spans emitted in {:.3}s, dropping the guard wrote the rest in {:.3}s \
+         (target <= 1 s); {} span rows (target {burst})",
+        r.emit.as_secs_f64(),
+        drop_time.as_secs_f64(),
+        r.rows
+    );
+    all_ok &= r.rows == burst as i64;
+    println!("peak RSS (VmHWM): {} KiB", vm_hwm_kib().unwrap_or(0));
+    if !all_ok {
+        println!("SOME CHECK FAILED (see above)");
+    }
+}

@@ -1,0 +1,427 @@
+//! Filters of the query API: `{key, op, value}` on span attributes and span columns, and
+//! label matchers of [`TraceStore::query_metrics`](super::TraceStore::query_metrics).
+//!
+//! No SQL is ever built from user text: keys are validated against a fixed character set
+//! and passed to `json_extract` as a bound JSON path, column names come from a fixed list,
+//! and values are always bound parameters.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rusqlite::types::Value as SqlValue;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::StoreError;
+
+/// The comparison of an [`AttributeFilter`]: llama-stack's `eq`, `ne`, `gt`, `lt`.
+///
+/// ```
+/// use llm_telemetry::store::FilterOp;
+///
+/// assert_eq!("gt".parse::<FilterOp>().unwrap(), FilterOp::Gt);
+/// let err = "like".parse::<FilterOp>().unwrap_err();
+/// assert!(err.to_string().contains("\"like\""));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilterOp {
+    /// Equal.
+    Eq,
+    /// Not equal. Like SQL `!=`: a span without the attribute does not match.
+    Ne,
+    /// Greater than (numbers numerically, text lexically).
+    Gt,
+    /// Less than (numbers numerically, text lexically).
+    Lt,
+}
+
+impl FilterOp {
+    /// The op's name: `eq`, `ne`, `gt` or `lt`.
+    ///
+    /// ```
+    /// assert_eq!(llm_telemetry::store::FilterOp::Ne.as_str(), "ne");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterOp::Eq => "eq",
+            FilterOp::Ne => "ne",
+            FilterOp::Gt => "gt",
+            FilterOp::Lt => "lt",
+        }
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            FilterOp::Eq => "=",
+            FilterOp::Ne => "!=",
+            FilterOp::Gt => ">",
+            FilterOp::Lt => "<",
+        }
+    }
+}
+
+impl fmt::Display for FilterOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FilterOp {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "eq" => Ok(FilterOp::Eq),
+            "ne" => Ok(FilterOp::Ne),
+            "gt" => Ok(FilterOp::Gt),
+            "lt" => Ok(FilterOp::Lt),
+            other => Err(StoreError::InvalidFilter {
+                reason: format!("unknown op {other:?}: expected one of eq, ne, gt, lt"),
+            }),
+        }
+    }
+}
+
+/// Span columns a filter key may name instead of an attribute.
+pub const COLUMN_KEYS: &[&str] = &[
+    "name",
+    "status",
+    "service_name",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "kind",
+    "category",
+    "duration_ms",
+];
+
+/// One filter of the query API: `key op value`.
+///
+/// `key` is a span column from [`COLUMN_KEYS`] (`name`, `status`, `service_name`,
+/// `trace_id`, ...) or else an attribute name such as `gen_ai.request.model` (letters,
+/// digits, `_`, `.`, `-`; at most 200 characters). `value` is compared with its JSON type:
+/// a number compares numerically with numeric attributes, a string with text. A span
+/// lacking the attribute matches no op.
+///
+/// ```
+/// use llm_telemetry::store::{AttributeFilter, FilterOp};
+///
+/// let f = AttributeFilter::new("gen_ai.usage.input_tokens", FilterOp::Gt, 100);
+/// assert_eq!(f.to_string(), "gen_ai.usage.input_tokens gt 100");
+/// let g: AttributeFilter = "gen_ai.request.model:eq:llama3.2:3b".parse().unwrap();
+/// assert_eq!(g, AttributeFilter::eq("gen_ai.request.model", "llama3.2:3b"));
+/// assert!("bad key!:eq:1".parse::<AttributeFilter>().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttributeFilter {
+    /// A column name or an attribute name.
+    pub key: String,
+    /// The comparison.
+    pub op: FilterOp,
+    /// The value compared with.
+    pub value: Value,
+}
+
+impl AttributeFilter {
+    /// A filter `key op value`.
+    ///
+    /// ```
+    /// use llm_telemetry::store::{AttributeFilter, FilterOp};
+    /// let f = AttributeFilter::new("status", FilterOp::Eq, "error");
+    /// assert_eq!(f.value, serde_json::json!("error"));
+    /// ```
+    pub fn new(key: impl Into<String>, op: FilterOp, value: impl Into<Value>) -> Self {
+        AttributeFilter {
+            key: key.into(),
+            op,
+            value: value.into(),
+        }
+    }
+
+    /// `key eq value`.
+    ///
+    /// ```
+    /// let f = llm_telemetry::store::AttributeFilter::eq("name", "chat llama3");
+    /// assert_eq!(f.to_string(), "name eq \"chat llama3\"");
+    /// ```
+    pub fn eq(key: impl Into<String>, value: impl Into<Value>) -> Self {
+        Self::new(key, FilterOp::Eq, value)
+    }
+
+    /// Check the key (and that the value is a string, number or boolean) without running
+    /// a query.
+    ///
+    /// ```
+    /// use llm_telemetry::store::AttributeFilter;
+    /// assert!(AttributeFilter::eq("gen_ai.request.model", "m").validate().is_ok());
+    /// let e = AttributeFilter::eq("x') OR 1=1 --", "m").validate().unwrap_err();
+    /// assert!(e.to_string().contains("x') OR 1=1 --"));
+    /// ```
+    pub fn validate(&self) -> Result<(), StoreError> {
+        validate_key(&self.key)?;
+        match &self.value {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(()),
+            other => Err(StoreError::InvalidFilter {
+                reason: format!(
+                    "filter {:?}: the value {other} is not a string, number or boolean",
+                    self.key
+                ),
+            }),
+        }
+    }
+
+    /// The SQL condition on spans aliased `alias`, pushing its parameters.
+    pub(crate) fn to_sql(
+        &self,
+        alias: &str,
+        params: &mut Vec<SqlValue>,
+    ) -> Result<String, StoreError> {
+        self.validate()?;
+        let value = match &self.value {
+            Value::String(s) => SqlValue::Text(s.clone()),
+            Value::Bool(b) => SqlValue::Integer(*b as i64),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => SqlValue::Integer(i),
+                None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            _ => unreachable!("validated"),
+        };
+        let op = self.op.sql();
+        let sql = if let Some(col) = COLUMN_KEYS.iter().find(|c| **c == self.key) {
+            params.push(value);
+            format!("{alias}.{col} {op} ?{}", params.len())
+        } else {
+            params.push(SqlValue::Text(format!("$.\"{}\"", self.key)));
+            let path = params.len();
+            params.push(value);
+            format!(
+                "json_extract({alias}.attributes, ?{path}) {op} ?{}",
+                params.len()
+            )
+        };
+        Ok(sql)
+    }
+}
+
+impl fmt::Display for AttributeFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.key, self.op, self.value)
+    }
+}
+
+/// Parses `KEY:OP:VALUE` (the command line's form). The value is a number when it parses
+/// as one, `true`/`false` a boolean, anything else text; everything after the second `:`
+/// is the value.
+impl FromStr for AttributeFilter {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        let mut parts = s.splitn(3, ':');
+        let (Some(key), Some(op), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(StoreError::InvalidFilter {
+                reason: format!("filter {s:?} is not of the form KEY:OP:VALUE (e.g. gen_ai.request.model:eq:llama3)"),
+            });
+        };
+        let value = if let Ok(i) = value.parse::<i64>() {
+            Value::from(i)
+        } else if let Some(n) = value
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .and_then(serde_json::Number::from_f64)
+        {
+            Value::Number(n)
+        } else if value == "true" || value == "false" {
+            Value::Bool(value == "true")
+        } else {
+            Value::String(value.to_string())
+        };
+        let f = AttributeFilter::new(key, op.parse()?, value);
+        f.validate()?;
+        Ok(f)
+    }
+}
+
+/// Check an attribute or column name.
+pub(crate) fn validate_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && key.len() <= 200
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidFilter {
+            reason: format!(
+                "invalid key {key:?}: keys are span columns or attribute names made of \
+                 letters, digits, '_', '.' and '-'"
+            ),
+        })
+    }
+}
+
+/// The SQL `AND` of `filters` on spans aliased `alias` (`1` when there are none).
+pub(crate) fn where_clause(
+    filters: &[AttributeFilter],
+    alias: &str,
+    params: &mut Vec<SqlValue>,
+) -> Result<String, StoreError> {
+    if filters.is_empty() {
+        return Ok("1".into());
+    }
+    let parts = filters
+        .iter()
+        .map(|f| f.to_sql(alias, params))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(parts.join(" AND "))
+}
+
+/// The operator of a [`LabelMatcher`], as in PromQL.
+///
+/// ```
+/// use llm_telemetry::store::MatchOp;
+/// assert_eq!("=~".parse::<MatchOp>().unwrap(), MatchOp::Regex);
+/// assert!("~".parse::<MatchOp>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MatchOp {
+    /// `=`: the label equals the value (a missing label equals `""`).
+    #[serde(rename = "=")]
+    Equal,
+    /// `!=`: the label differs from the value.
+    #[serde(rename = "!=")]
+    NotEqual,
+    /// `=~`: the whole label matches the regular expression.
+    #[serde(rename = "=~")]
+    Regex,
+    /// `!~`: the whole label does not match the regular expression.
+    #[serde(rename = "!~")]
+    NotRegex,
+}
+
+impl MatchOp {
+    /// `=`, `!=`, `=~` or `!~`.
+    ///
+    /// ```
+    /// assert_eq!(llm_telemetry::store::MatchOp::NotRegex.as_str(), "!~");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+impl FromStr for MatchOp {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "=" => Ok(MatchOp::Equal),
+            "!=" => Ok(MatchOp::NotEqual),
+            "=~" => Ok(MatchOp::Regex),
+            "!~" => Ok(MatchOp::NotRegex),
+            other => Err(StoreError::InvalidFilter {
+                reason: format!("unknown label operator {other:?}: expected =, !=, =~ or !~"),
+            }),
+        }
+    }
+}
+
+/// A label matcher of [`TraceStore::query_metrics`](super::TraceStore::query_metrics):
+/// `name op value`, PromQL semantics (regular expressions are anchored at both ends and
+/// use the `regex` crate's syntax; a missing label is the empty string).
+///
+/// ```
+/// use llm_telemetry::store::{LabelMatcher, MatchOp};
+///
+/// let m = LabelMatcher::new("model_id", MatchOp::Regex, "llama.*");
+/// assert!(m.matches(Some("llama3.2:3b")).unwrap());
+/// assert!(!m.matches(Some("gpt-4o")).unwrap());
+/// assert!(LabelMatcher::new("model_id", MatchOp::Regex, "(").matches(None).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelMatcher {
+    /// The label (metric attribute) name.
+    pub name: String,
+    /// The operator.
+    pub op: MatchOp,
+    /// The value or the regular expression.
+    pub value: String,
+}
+
+impl LabelMatcher {
+    /// A matcher `name op value`.
+    ///
+    /// ```
+    /// use llm_telemetry::store::{LabelMatcher, MatchOp};
+    /// let m = LabelMatcher::new("provider_id", MatchOp::NotEqual, "openai");
+    /// assert!(m.matches(Some("ollama")).unwrap());
+    /// ```
+    pub fn new(name: impl Into<String>, op: MatchOp, value: impl Into<String>) -> Self {
+        LabelMatcher {
+            name: name.into(),
+            op,
+            value: value.into(),
+        }
+    }
+
+    /// Whether a label value (`None`: the label is missing) satisfies the matcher.
+    /// Fails on an invalid regular expression.
+    ///
+    /// ```
+    /// use llm_telemetry::store::{LabelMatcher, MatchOp};
+    /// assert!(LabelMatcher::new("x", MatchOp::Equal, "").matches(None).unwrap());
+    /// ```
+    pub fn matches(&self, label: Option<&str>) -> Result<bool, StoreError> {
+        Ok(self.compile()?.matches(label))
+    }
+
+    pub(crate) fn compile(&self) -> Result<CompiledMatcher, StoreError> {
+        let regex = match self.op {
+            MatchOp::Regex | MatchOp::NotRegex => Some(
+                regex::Regex::new(&format!("^(?:{})$", self.value)).map_err(|e| {
+                    StoreError::InvalidFilter {
+                        reason: format!(
+                            "label matcher {}{}{:?}: invalid regular expression: {e}",
+                            self.name,
+                            self.op.as_str(),
+                            self.value
+                        ),
+                    }
+                })?,
+            ),
+            _ => None,
+        };
+        Ok(CompiledMatcher {
+            name: self.name.clone(),
+            op: self.op,
+            value: self.value.clone(),
+            regex,
+        })
+    }
+}
+
+pub(crate) struct CompiledMatcher {
+    pub(crate) name: String,
+    op: MatchOp,
+    value: String,
+    regex: Option<regex::Regex>,
+}
+
+impl CompiledMatcher {
+    pub(crate) fn matches(&self, label: Option<&str>) -> bool {
+        let v = label.unwrap_or("");
+        match self.op {
+            MatchOp::Equal => v == self.value,
+            MatchOp::NotEqual => v != self.value,
+            MatchOp::Regex => self.regex.as_ref().is_some_and(|r| r.is_match(v)),
+            MatchOp::NotRegex => !self.regex.as_ref().is_some_and(|r| r.is_match(v)),
+        }
+    }
+}
