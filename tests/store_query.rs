@@ -641,3 +641,46 @@ fn retention_config_is_validated() {
         );
     }
 }
+
+#[test]
+fn prune_works_through_many_chunks() {
+    let fx = Fixture::new();
+    let conn = rusqlite::Connection::open(&fx.path).unwrap();
+    let old = ts(&conn, 30.0 * 86_400.0);
+    let tx = conn.unchecked_transaction().unwrap();
+    for i in 0..1_000 {
+        let trace = format!("{i:032x}");
+        let span = format!("{i:016x}");
+        tx.execute(
+            "INSERT INTO spans (span_id, trace_id, name, start_time, end_time, duration_ms, status, kind) \
+             VALUES (?1, ?2, 'old', ?3, ?3, 0, 'ok', 'internal')",
+            rusqlite::params![span, trace, old],
+        )
+        .unwrap();
+        tx.execute(
+            "INSERT INTO traces (trace_id, root_span_id, start_time, end_time, timestamp, span_count) \
+             VALUES (?1, ?2, ?3, ?3, ?3, 1)",
+            rusqlite::params![trace, span, old],
+        )
+        .unwrap();
+    }
+    for _ in 0..10_000 {
+        tx.execute(
+            "INSERT INTO metrics (name, instrument, value, timestamp) VALUES ('old.metric', 'counter', 1, ?1)",
+            [&old],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(conn);
+    let report = prune(&fx.path, Duration::from_secs(7 * 86_400)).unwrap();
+    assert_eq!(
+        (report.traces, report.spans, report.metrics),
+        (1_001, 1_001, 10_001)
+    );
+    assert_eq!(fx.count("SELECT COUNT(*) FROM traces"), 4);
+    assert_eq!(
+        fx.count("SELECT COUNT(*) FROM metrics WHERE name = 'old.metric'"),
+        0
+    );
+}

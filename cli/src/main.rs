@@ -283,19 +283,20 @@ fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
                 "{}",
                 ui.paint(
                     &format!(
-                        "{:<12} {:<14} {:<24} {:<16} {}",
-                        "TRACE", "START", "SPAN", "FIELD", "MATCH"
+                        "{:<12} {:<22} {:<22} {}",
+                        "TRACE", "SPAN", "FOUND IN", "TEXT"
                     ),
                     "1"
                 )
             )?;
             for h in &hits {
+                // `attribute:KEY` is shown as the key alone.
+                let field = h.field.strip_prefix("attribute:").unwrap_or(&h.field);
                 let line = format!(
-                    "{:<12} {:<14} {:<24} {:<16} {}",
+                    "{:<12} {:<22} {:<22} {}",
                     &h.trace_id[..12.min(h.trace_id.len())],
-                    short_time(&h.start_time),
-                    fit(&h.span_name, 24),
-                    fit(&h.field, 16),
+                    fit(&h.span_name, 22),
+                    fit(field, 22),
                     one_line(&h.text)
                 );
                 writeln!(ui.out, "{}", fit(&line, ui.width))?;
@@ -386,6 +387,10 @@ fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
             let keep: Vec<&str> = attributes.iter().map(String::as_str).collect();
             let keep = (!keep.is_empty()).then_some(keep.as_slice());
             let filters = filters(&raw)?;
+            if cli.json {
+                // One JSON array instead of JSON lines.
+                return ui.json(&store.export_spans(&filters, keep)?);
+            }
             let mut io_err = None;
             store
                 .for_each_export_row(&filters, keep, |row| {

@@ -198,7 +198,10 @@ fn search_stats_export() {
     let out = ok(&fx.path, &["search", "reykjavik"]);
     fits_80(&out);
     assert!(
-        out.contains("attribute:city") && out.contains("log") && out.contains(&A[..12]),
+        out.lines()
+            .any(|l| l.contains(" city ") && l.ends_with("Reykjavik"))
+            && out.contains(" log ")
+            && out.contains(&A[..12]),
         "{out}"
     );
     let hits = json(&fx.path, &["search", "gpt-4o"]);
@@ -254,6 +257,7 @@ fn search_stats_export() {
         serde_json::json!({"gen_ai.request.model": "gpt-4o"})
     );
     assert_eq!(ok(&fx.path, &["export"]).lines().count(), 11);
+    assert_eq!(json(&fx.path, &["export"]).as_array().unwrap().len(), 11);
 }
 
 #[test]
