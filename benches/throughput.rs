@@ -193,7 +193,10 @@ fn main() {
             "  sqlite: emitted {} stored {} dropped {} failed {}; stored + dropped == emitted: {}",
             s.emitted, s.stored, s.dropped, s.failed, reconciled
         );
-        println!("  peak RSS so far (VmHWM): {} KiB", vm_hwm_kib().unwrap_or(0));
+        println!(
+            "  peak RSS so far (VmHWM): {} KiB",
+            vm_hwm_kib().unwrap_or(0)
+        );
     }
 
     let r = run(&dir, "burst", Kind::Inference, burst, false);

@@ -34,8 +34,5 @@ fn dropping_the_guard_with_100k_spans_queued_loses_none() {
         ),
         N as i64
     );
-    assert_eq!(
-        count(&store.path, "SELECT COUNT(*) FROM traces"),
-        N as i64
-    );
+    assert_eq!(count(&store.path, "SELECT COUNT(*) FROM traces"), N as i64);
 }

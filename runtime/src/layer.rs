@@ -562,13 +562,7 @@ impl SpanVisitor<'_> {
                     self.state.kind = kind;
                 }
             }
-            "otel.status_code" => {
-                self.state.status = match value.to_string().to_ascii_lowercase().as_str() {
-                    "ok" => SpanStatus::Ok,
-                    "error" => SpanStatus::Error,
-                    _ => SpanStatus::Unset,
-                }
-            }
+            "otel.status_code" => self.state.status = status_code(&value.to_string()),
             "otel.status_message" => self.state.status_message = Some(value.to_string()),
             _ => {
                 if !self.capture_content && CONTENT_FIELDS.contains(&name) {
@@ -588,9 +582,30 @@ impl SpanVisitor<'_> {
     }
 }
 
+/// `otel.status_code`, case-insensitively.
+fn status_code(value: &str) -> SpanStatus {
+    if value.eq_ignore_ascii_case("ok") {
+        SpanStatus::Ok
+    } else if value.eq_ignore_ascii_case("error") {
+        SpanStatus::Error
+    } else {
+        SpanStatus::Unset
+    }
+}
+
 impl Visit for SpanVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, AttrValue::Str(value.to_owned()));
+        // The `otel.*` conventions straight from the `&str`: no intermediate `String`.
+        match field.name() {
+            "otel.name" => self.state.name = Some(value.to_owned()),
+            "otel.kind" => {
+                if let Some(kind) = SpanKind::parse(value) {
+                    self.state.kind = kind;
+                }
+            }
+            "otel.status_code" => self.state.status = status_code(value),
+            _ => self.put(field, AttrValue::Str(value.to_owned())),
+        }
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.put(field, AttrValue::U64(value));

@@ -94,14 +94,17 @@ impl SpanKind {
     }
     /// Parse `otel.kind` values, case-insensitively.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "internal" => SpanKind::Internal,
-            "client" => SpanKind::Client,
-            "server" => SpanKind::Server,
-            "producer" => SpanKind::Producer,
-            "consumer" => SpanKind::Consumer,
-            _ => return None,
-        })
+        // Case-insensitive without allocating: this runs for every span.
+        [
+            ("internal", SpanKind::Internal),
+            ("client", SpanKind::Client),
+            ("server", SpanKind::Server),
+            ("producer", SpanKind::Producer),
+            ("consumer", SpanKind::Consumer),
+        ]
+        .into_iter()
+        .find(|(name, _)| s.eq_ignore_ascii_case(name))
+        .map(|(_, kind)| kind)
     }
 }
 

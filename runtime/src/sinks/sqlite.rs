@@ -118,10 +118,7 @@ impl SqliteWriter {
     /// Open (creating if needed) the store at `path`: parent directories, WAL, busy
     /// timeout, schema creation or migration, and a real write, so that an unusable path
     /// fails here rather than on the first batch.
-    pub(crate) fn open(
-        path: &Path,
-        config: &TelemetryConfig,
-    ) -> Result<SqliteWriter, ConfigError> {
+    pub(crate) fn open(path: &Path, config: &TelemetryConfig) -> Result<SqliteWriter, ConfigError> {
         let mut writer = Self::open_path(path).map_err(|reason| ConfigError::Sqlite {
             path: path.to_path_buf(),
             reason,
