@@ -104,15 +104,10 @@ fn assert_unmixed(store: &TempStore, turns: usize) {
     }
 }
 
-#[test]
-fn multi_thread_runtime() {
+/// Spawn every turn as its own task on `rt`, all at once, and check the store.
+fn spawn_all_turns_on(rt: tokio::runtime::Runtime) {
     let store = TempStore::new();
     let (dispatch, guard) = dispatch_for(&store);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
     let agent = Arc::new(Agent::new("weather-assistant", "local-rules-1"));
     rt.block_on(async {
         let tasks: Vec<_> = (0..TURNS)
@@ -127,24 +122,24 @@ fn multi_thread_runtime() {
 }
 
 #[test]
+fn multi_thread_runtime() {
+    spawn_all_turns_on(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
+}
+
+#[test]
 fn current_thread_runtime() {
-    let store = TempStore::new();
-    let (dispatch, guard) = dispatch_for(&store);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let agent = Arc::new(Agent::new("weather-assistant", "local-rules-1"));
-    rt.block_on(async {
-        let tasks: Vec<_> = (0..TURNS)
-            .map(|i| tokio::spawn(run_turn(agent.clone(), i).with_subscriber(dispatch.clone())))
-            .collect();
-        for t in tasks {
-            t.await.expect("task");
-        }
-    });
-    drop(guard);
-    assert_unmixed(&store, TURNS);
+    spawn_all_turns_on(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+    );
 }
 
 #[test]
