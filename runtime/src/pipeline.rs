@@ -43,6 +43,18 @@ impl Accepts {
         metrics: true,
         logs: true,
     };
+    /// Trace exporters: spans only.
+    pub const SPANS: Accepts = Accepts {
+        spans: true,
+        metrics: false,
+        logs: false,
+    };
+    /// Metric exporters: an inference's metric points only.
+    pub const METRICS: Accepts = Accepts {
+        spans: false,
+        metrics: true,
+        logs: false,
+    };
 
     fn item(&self, item: &Telemetry) -> bool {
         match item {
