@@ -57,41 +57,25 @@ fn bare(prompt: &str) -> Reply {
     }
 }
 
-#[tracing::instrument(
-    name = "chat bench-model",
-    skip_all,
-    fields(gen_ai.request.model = "bench-model", gen_ai.provider.name = "bench")
-)]
-#[inline(never)]
-fn tracing_b(prompt: &str) -> Reply {
-    Reply {
-        text_len: black_box(prompt.len() as u64),
-    }
+// The same `#[tracing::instrument]` function once per case (b), (c), (d): each has its
+// own callsite, so the interest one case caches never leaks into another.
+macro_rules! tracing_instrumented {
+    ($($name:ident),*) => {$(
+        #[tracing::instrument(
+            name = "chat bench-model",
+            skip_all,
+            fields(gen_ai.request.model = "bench-model", gen_ai.provider.name = "bench")
+        )]
+        #[inline(never)]
+        fn $name(prompt: &str) -> Reply {
+            Reply {
+                text_len: black_box(prompt.len() as u64),
+            }
+        }
+    )*};
 }
 
-#[tracing::instrument(
-    name = "chat bench-model",
-    skip_all,
-    fields(gen_ai.request.model = "bench-model", gen_ai.provider.name = "bench")
-)]
-#[inline(never)]
-fn tracing_c(prompt: &str) -> Reply {
-    Reply {
-        text_len: black_box(prompt.len() as u64),
-    }
-}
-
-#[tracing::instrument(
-    name = "chat bench-model",
-    skip_all,
-    fields(gen_ai.request.model = "bench-model", gen_ai.provider.name = "bench")
-)]
-#[inline(never)]
-fn tracing_d(prompt: &str) -> Reply {
-    Reply {
-        text_len: black_box(prompt.len() as u64),
-    }
-}
+tracing_instrumented!(tracing_b, tracing_c, tracing_d);
 
 #[inline(never)]
 fn fastrace_e(prompt: &str) -> Reply {

@@ -171,6 +171,12 @@ struct Ui<W: Write> {
 }
 
 impl<W: Write> Ui<W> {
+    /// A bold table heading line.
+    fn heading(&mut self, text: &str) -> std::io::Result<()> {
+        let line = self.paint(text, "1");
+        writeln!(self.out, "{line}")
+    }
+
     fn paint(&self, s: &str, code: &str) -> String {
         if self.color && !code.is_empty() {
             format!("\x1b[{code}m{s}\x1b[0m")
@@ -278,17 +284,10 @@ fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
                 writeln!(ui.out, "No span name, attribute or log contains {text:?}.")?;
                 return Ok(());
             }
-            writeln!(
-                ui.out,
-                "{}",
-                ui.paint(
-                    &format!(
-                        "{:<12} {:<22} {:<22} {}",
-                        "TRACE", "SPAN", "FOUND IN", "TEXT"
-                    ),
-                    "1"
-                )
-            )?;
+            ui.heading(&format!(
+                "{:<12} {:<22} {:<22} {}",
+                "TRACE", "SPAN", "FOUND IN", "TEXT"
+            ))?;
             for h in &hits {
                 // `attribute:KEY` is shown as the key alone.
                 let field = h.field.strip_prefix("attribute:").unwrap_or(&h.field);
@@ -329,17 +328,10 @@ fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
             )?;
             if !stats.tokens.is_empty() {
                 writeln!(ui.out)?;
-                writeln!(
-                    ui.out,
-                    "{}",
-                    ui.paint(
-                        &format!(
-                            "{:<28} {:<12} {:>7} {:>9} {:>9} {:>9}",
-                            "MODEL", "PROVIDER", "CALLS", "INPUT", "OUTPUT", "TOTAL"
-                        ),
-                        "1"
-                    )
-                )?;
+                ui.heading(&format!(
+                    "{:<28} {:<12} {:>7} {:>9} {:>9} {:>9}",
+                    "MODEL", "PROVIDER", "CALLS", "INPUT", "OUTPUT", "TOTAL"
+                ))?;
                 for t in &stats.tokens {
                     writeln!(
                         ui.out,
@@ -355,17 +347,10 @@ fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
             }
             if !stats.latency.is_empty() {
                 writeln!(ui.out)?;
-                writeln!(
-                    ui.out,
-                    "{}",
-                    ui.paint(
-                        &format!(
-                            "{:<44} {:>8} {:>12} {:>12}",
-                            "SPAN NAME", "COUNT", "P50", "P95"
-                        ),
-                        "1"
-                    )
-                )?;
+                ui.heading(&format!(
+                    "{:<44} {:>8} {:>12} {:>12}",
+                    "SPAN NAME", "COUNT", "P50", "P95"
+                ))?;
                 for l in &stats.latency {
                     writeln!(
                         ui.out,
@@ -423,17 +408,10 @@ fn list<W: Write>(ui: &mut Ui<W>, traces: &[Trace]) -> Result<(), Error> {
     }
     // 12 + 1 + 14 + 1 + 9 + 1 + ROOT + 1 + 5 + 1 + 7 + 1 + 6 = 80
     const ROOT: usize = 21;
-    writeln!(
-        ui.out,
-        "{}",
-        ui.paint(
-            &format!(
-                "{:<12} {:<14} {:>9} {:<ROOT$} {:>5} {:>7} {:<6}",
-                "TRACE", "START", "DURATION", "ROOT SPAN", "SPANS", "TOKENS", "STATUS"
-            ),
-            "1"
-        )
-    )?;
+    ui.heading(&format!(
+        "{:<12} {:<14} {:>9} {:<ROOT$} {:>5} {:>7} {:<6}",
+        "TRACE", "START", "DURATION", "ROOT SPAN", "SPANS", "TOKENS", "STATUS"
+    ))?;
     for t in traces {
         writeln!(
             ui.out,

@@ -426,18 +426,9 @@ where
                 );
             }
             SpanCategory::Inference => {
-                // The metric points are derived from the record on the sinks' threads
-                // (`Telemetry::metrics`); only the span's own events are built here.
+                // The metric points and the token `MetricEvent`s are derived from the
+                // record on the sinks' threads (`Telemetry::metrics`, `derived_events`).
                 let usage = usage_of(&state.attributes);
-                if let Some(u) = usage {
-                    state.events.extend(self.metrics.token_events(
-                        &state.attributes,
-                        u,
-                        end,
-                        state.trace_id,
-                        state.span_id,
-                    ));
-                }
                 inference = true;
                 if let Some(turn) = nearest_agent_turn(&span) {
                     let mut ext = turn.extensions_mut();

@@ -129,6 +129,23 @@ impl InferenceMetrics {
         out
     }
 
+    /// The `MetricEvent`s of a finished inference span, read from the record: none when
+    /// it reported no usage.
+    pub fn token_events_of(&self, span: &crate::record::SpanRecord) -> Vec<LogRecord> {
+        match crate::layer::usage_of(&span.attributes) {
+            Some(usage) => self
+                .token_events(
+                    &span.attributes,
+                    usage,
+                    span.end_time,
+                    span.trace_id,
+                    span.span_id,
+                )
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     /// llama-stack's per-inference `MetricEvent`s, logged on the inference span.
     pub fn token_events(
         &self,

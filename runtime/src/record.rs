@@ -381,6 +381,15 @@ impl Telemetry {
         }
     }
 
+    /// Events of the span derived on the sink's thread, which follow `span.events`: an
+    /// inference's llama-stack token `MetricEvent`s (prompt, completion, total).
+    pub fn derived_events(&self) -> Vec<LogRecord> {
+        match self {
+            Telemetry::Inference(span, metrics) => metrics.token_events_of(span),
+            _ => Vec::new(),
+        }
+    }
+
     /// The metric measurements this item carries, if any (an inference's are computed
     /// from its span here, on the calling sink's thread).
     pub fn metrics(&self) -> Option<std::borrow::Cow<'_, [MetricRecord]>> {

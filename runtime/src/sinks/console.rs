@@ -37,7 +37,7 @@ impl ConsoleWriter {
         }
     }
 
-    fn span_line(&mut self, span: &SpanRecord) {
+    fn span_line(&mut self, span: &SpanRecord, derived_events: &[LogRecord]) {
         use std::fmt::Write as _;
         let line = &mut self.line;
         line.clear();
@@ -87,7 +87,7 @@ impl ConsoleWriter {
         let trace = span.trace_id.to_string();
         let _ = write!(line, "  trace={}", &trace[..8]);
         line.push('\n');
-        let mut events = span.events.iter().peekable();
+        let mut events = span.events.iter().chain(derived_events).peekable();
         while let Some(event) = events.next() {
             self.line.push_str("  ");
             if let LogBody::Metric { unit, .. } = &event.body {
@@ -172,7 +172,7 @@ impl BatchWriter for ConsoleWriter {
         for item in batch {
             match item {
                 Telemetry::Span(span) | Telemetry::Inference(span, _) => {
-                    self.span_line(span);
+                    self.span_line(span, &item.derived_events());
                     text.push_str(&self.line);
                 }
                 Telemetry::Log(log) => log_line(&mut text, log),

@@ -196,7 +196,7 @@ impl SqliteWriter {
                     if insert_span(&mut spans, json, span)? {
                         let trace = Some(span.trace_id);
                         let span_id = Some(span.span_id);
-                        for event in &span.events {
+                        for event in span.events.iter().chain(&item.derived_events()) {
                             insert_event(&mut events, json, event, trace, span_id)?;
                         }
                         aggregate(traces, span);

@@ -11,13 +11,12 @@ use std::time::Duration;
 
 use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use super::{describe, header_map, resource, ExportHealth, ExportRuntime};
+use super::{build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::{
     OPERATION_DURATION, OPERATION_DURATION_BUCKETS, TOKEN_USAGE, TOKEN_USAGE_BUCKETS,
@@ -176,37 +175,22 @@ fn build_exporter(
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
     let built = match target.protocol {
-        OtlpProtocol::Grpc => opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_temporality(Temporality::Cumulative)
-            .with_endpoint(target.endpoint.clone())
-            .with_timeout(target.timeout)
-            .with_metadata(
-                opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
-                    target,
-                )),
-            )
-            .build(),
-        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+        OtlpProtocol::Grpc => grpc_target(
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_tonic()
+                .with_temporality(Temporality::Cumulative),
+            target,
+        )
+        .build(),
+        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
             opentelemetry_otlp::MetricExporter::builder()
                 .with_http()
-                .with_temporality(Temporality::Cumulative)
-                .with_protocol(match target.protocol {
-                    OtlpProtocol::HttpJson => Protocol::HttpJson,
-                    _ => Protocol::HttpBinary,
-                })
-                .with_endpoint(target.endpoint.clone())
-                .with_timeout(target.timeout)
-                .with_headers(target.headers.clone().into_iter().collect())
-                .build()
-        }
-    };
-    built.map_err(|e| {
-        format!(
-            "cannot build the OTLP exporter for {}: {e}",
-            describe(target)
+                .with_temporality(Temporality::Cumulative),
+            target,
         )
-    })
+        .build(),
+    };
+    built.map_err(|e| build_error(target, e))
 }
 
 impl BatchWriter for MetricWriter {

@@ -150,3 +150,42 @@ impl ExportHealth {
         }
     }
 }
+
+/// Endpoint, timeout and headers (as gRPC metadata) of a tonic exporter builder; the
+/// same for spans and metrics.
+pub(crate) fn grpc_target<B>(builder: B, target: &ExportTarget) -> B
+where
+    B: opentelemetry_otlp::WithExportConfig + opentelemetry_otlp::WithTonicConfig,
+{
+    builder
+        .with_endpoint(target.endpoint.clone())
+        .with_timeout(target.timeout)
+        .with_metadata(
+            opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
+                target,
+            )),
+        )
+}
+
+/// Protocol, endpoint, timeout and headers of an HTTP exporter builder.
+pub(crate) fn http_target<B>(builder: B, target: &ExportTarget) -> B
+where
+    B: opentelemetry_otlp::WithExportConfig + opentelemetry_otlp::WithHttpConfig,
+{
+    builder
+        .with_protocol(match target.protocol {
+            crate::otlp_config::OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+            _ => opentelemetry_otlp::Protocol::HttpBinary,
+        })
+        .with_endpoint(target.endpoint.clone())
+        .with_timeout(target.timeout)
+        .with_headers(target.headers.clone().into_iter().collect())
+}
+
+/// The message of an exporter that could not be built.
+pub(crate) fn build_error(target: &ExportTarget, e: impl std::fmt::Display) -> String {
+    format!(
+        "cannot build the OTLP exporter for {}: {e}",
+        describe(target)
+    )
+}

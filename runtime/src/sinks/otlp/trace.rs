@@ -11,10 +11,9 @@ use opentelemetry::trace::{
     TraceId as OtelTraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 
-use super::{describe, header_map, resource, ExportRuntime};
+use super::{build_error, describe, grpc_target, http_target, resource, ExportRuntime};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
 use crate::pipeline::{BatchWriter, WriteError};
@@ -66,42 +65,28 @@ fn build_exporter(
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
     let built = match target.protocol {
-        OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(target.endpoint.clone())
-            .with_timeout(target.timeout)
-            .with_metadata(
-                opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(header_map(
-                    target,
-                )),
-            )
-            .build(),
-        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(match target.protocol {
-                    OtlpProtocol::HttpJson => Protocol::HttpJson,
-                    _ => Protocol::HttpBinary,
-                })
-                .with_endpoint(target.endpoint.clone())
-                .with_timeout(target.timeout)
-                .with_headers(target.headers.clone().into_iter().collect())
-                .build()
-        }
-    };
-    built.map_err(|e| {
-        format!(
-            "cannot build the OTLP exporter for {}: {e}",
-            describe(target)
+        OtlpProtocol::Grpc => grpc_target(
+            opentelemetry_otlp::SpanExporter::builder().with_tonic(),
+            target,
         )
-    })
+        .build(),
+        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
+            opentelemetry_otlp::SpanExporter::builder().with_http(),
+            target,
+        )
+        .build(),
+    };
+    built.map_err(|e| build_error(target, e))
 }
 
 impl BatchWriter for TraceWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         let spans: Vec<SpanData> = batch
             .iter()
-            .filter_map(|item| item.span().map(|span| span_data(span, &self.scope)))
+            .filter_map(|item| {
+                item.span()
+                    .map(|span| span_data(span, &item.derived_events(), &self.scope))
+            })
             .collect();
         if spans.is_empty() {
             return Ok(());
@@ -136,7 +121,11 @@ impl BatchWriter for TraceWriter {
 }
 
 /// The OTLP form of one record.
-pub(crate) fn span_data(record: &SpanRecord, scope: &InstrumentationScope) -> SpanData {
+pub(crate) fn span_data(
+    record: &SpanRecord,
+    derived_events: &[LogRecord],
+    scope: &InstrumentationScope,
+) -> SpanData {
     let span_context = SpanContext::new(
         OtelTraceId::from(record.trace_id.to_u128()),
         OtelSpanId::from(record.span_id.to_u64()),
@@ -150,7 +139,12 @@ pub(crate) fn span_data(record: &SpanRecord, scope: &InstrumentationScope) -> Sp
         SpanStatus::Error => Status::error(record.status_message.clone().unwrap_or_default()),
     };
     let mut events = SpanEvents::default();
-    events.events = record.events.iter().map(event).collect();
+    events.events = record
+        .events
+        .iter()
+        .chain(derived_events)
+        .map(event)
+        .collect();
     SpanData {
         span_context,
         parent_span_id: record
@@ -287,7 +281,7 @@ mod tests {
             service_name: Arc::from("svc"),
             target: "t",
         };
-        let data = span_data(&record, &scope());
+        let data = span_data(&record, &[], &scope());
         assert_eq!(
             data.span_context.trace_id().to_string(),
             trace_id.to_string()
