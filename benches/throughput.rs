@@ -3,6 +3,7 @@
 //! ```text
 //! cargo bench --bench throughput                       # N = 2,000,000 spans
 //! THROUGHPUT_SPANS=200000 cargo bench --bench throughput   # a quick run
+//! THROUGHPUT_ONLY=tool THROUGHPUT_SPANS=200000 cargo bench --bench throughput   # one phase
 //! ```
 //!
 //! Phases, each with a fresh store and a fresh guard at the default queue capacity:
@@ -175,7 +176,12 @@ fn main() {
         ("inference", Kind::Inference, n),
         ("tool", Kind::Tool, n),
     ];
+    // THROUGHPUT_ONLY=inference|tool runs that sustained phase alone (for profiling).
+    let only = std::env::var("THROUGHPUT_ONLY").ok();
     for (i, (what, kind, size)) in phases.into_iter().enumerate() {
+        if only.as_deref().is_some_and(|o| o != what) {
+            continue;
+        }
         let r = run(&dir, &format!("sustained{i}"), kind, size, false);
         let s = r.stats;
         let reconciled = s.stored + s.dropped + s.failed == s.emitted;
@@ -199,6 +205,9 @@ fn main() {
         );
     }
 
+    if only.is_some() {
+        return;
+    }
     let r = run(&dir, "burst", Kind::Inference, burst, false);
     println!(
         "burst N={burst}: emitted in {:.3}s; dropped {} (target 0); {} span rows",

@@ -152,7 +152,8 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
     let ok = spans.iter().filter(|s| s.status == "ok").count();
     assert_eq!(ok, spans.len() - 1);
 
-    // llama-stack's metric events on each inference, and the metric points.
+    // llama-stack's metric events on each inference, and the metric points (aggregated:
+    // `count` measurements per row).
     let chats = spans.iter().filter(|s| s.name.starts_with("chat ")).count() as i64;
     assert_eq!(
         count(&store.path, "SELECT COUNT(*) FROM span_events WHERE event_type = 'metric' AND metric = 'total_tokens'"),
@@ -161,14 +162,14 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
     assert_eq!(
         count(
             &store.path,
-            "SELECT COUNT(*) FROM metrics WHERE name = 'llama_stack.tokens'"
+            "SELECT SUM(count) FROM metrics WHERE name = 'llama_stack.tokens'"
         ),
         chats
     );
     assert_eq!(
         count(
             &store.path,
-            "SELECT COUNT(*) FROM metrics WHERE name = 'gen_ai.client.operation.duration'"
+            "SELECT SUM(count) FROM metrics WHERE name = 'gen_ai.client.operation.duration'"
         ),
         chats
     );

@@ -4,6 +4,8 @@
 use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A W3C trace id: 16 bytes, 32 lowercase hex characters, never all zero.
@@ -43,16 +45,21 @@ impl TraceId {
     }
 
     /// A fresh trace id for a span that starts at `unix_secs`: 4 bytes of time
-    /// (big-endian, so ids sort by creation second), then 96 random bits.
+    /// (big-endian, so ids sort by creation second), 5 bytes of this process's id
+    /// sequence (see below), then 56 random bits (W3C's "random" trace id keeps its right-most
+    /// 7 bytes random).
     ///
-    /// Time-prefixed ids are still valid W3C ids (and never all zero), but they arrive in
-    /// key order, so each insert into the store's id indexes touches the right-most pages
-    /// instead of a random one: several times the write rate of purely random ids.
+    /// Time-prefixed, sequenced ids are still valid W3C ids (and never all zero), but they
+    /// arrive in key order, so each insert into the store's id indexes touches the
+    /// right-most pages instead of a random one: several times the write rate of random
+    /// ids, and no page splits in the middle of an index. The sequence starts at a random
+    /// value in each process and each thread takes blocks of it, so ids of one process
+    /// never repeat and ids of two processes collide only if their ranges overlap.
     pub fn new_at(unix_secs: u64) -> Self {
         let mut bytes = [0u8; 16];
         bytes[..4].copy_from_slice(&(unix_secs as u32).to_be_bytes());
-        bytes[4..8].copy_from_slice(&(next_random() as u32).to_be_bytes());
-        bytes[8..].copy_from_slice(&next_random().to_be_bytes());
+        bytes[4..9].copy_from_slice(&next_sequence().to_be_bytes()[3..]);
+        bytes[9..].copy_from_slice(&next_random().to_be_bytes()[1..]);
         if bytes == [0; 16] {
             bytes[15] = 1;
         }
@@ -73,11 +80,12 @@ impl SpanId {
     }
 
     /// A fresh span id for a span that starts at `unix_secs`: the low 16 bits of the
-    /// seconds (big-endian), then 48 random bits; never all zero. The prefix keeps the
-    /// store's `span_id` primary key appending near one spot for a second at a time
-    /// (it wraps every 18.2 hours, which costs one page split, not locality).
+    /// seconds (big-endian), then the low 48 bits of this process's id sequence (see
+    /// [`TraceId::new_at`]); never all zero. The store's `span_id` primary key then
+    /// appends (the prefix wraps every 18.2 hours, which costs one page split, not
+    /// locality), and the span ids of one process are unique by construction.
     pub fn new_at(unix_secs: u64) -> Self {
-        let mut v = ((unix_secs & 0xffff) << 48) | (next_random() >> 16);
+        let mut v = ((unix_secs & 0xffff) << 48) | (next_sequence() & 0xffff_ffff_ffff);
         if v == 0 {
             v = 1;
         }
@@ -190,6 +198,33 @@ fn seed() -> u64 {
         h.write_u128(d.as_nanos());
     }
     h.finish() | 1
+}
+
+/// Values of the sequence a thread takes from the process-wide counter at a time: ids of
+/// concurrent threads then append at a few spots instead of contending on one counter.
+const SEQUENCE_BLOCK: u64 = 64;
+
+/// The process-wide id sequence, from a random start.
+static SEQUENCE: OnceLock<AtomicU64> = OnceLock::new();
+
+thread_local! {
+    // The next value of this thread's block, and how many are left in it.
+    static BLOCK: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// The next value of this process's id sequence: unique within the process (until the
+/// 64-bit counter wraps), increasing within a thread's block.
+fn next_sequence() -> u64 {
+    BLOCK.with(|block| {
+        let (mut next, mut left) = block.get();
+        if left == 0 {
+            let counter = SEQUENCE.get_or_init(|| AtomicU64::new(seed()));
+            next = counter.fetch_add(SEQUENCE_BLOCK, Ordering::Relaxed);
+            left = SEQUENCE_BLOCK;
+        }
+        block.set((next.wrapping_add(1), left - 1));
+        next
+    })
 }
 
 /// SplitMix64: fast, full-period, and good enough for ids (they need uniqueness, not secrecy).

@@ -70,7 +70,7 @@ const INSERT_EVENT: &str = "INSERT INTO span_events (trace_id, span_id, timestam
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 
 const INSERT_METRIC: &str = "INSERT INTO metrics (name, instrument, unit, value, timestamp, \
-     attributes, trace_id, span_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+     attributes, trace_id, span_id, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 // ?8: the batch carries a true root (no parent), which replaces a remote-parented one.
 const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, service_name, root_span_id, \
@@ -93,6 +93,8 @@ pub(crate) struct SqliteWriter {
     path: PathBuf,
     // Per-batch aggregation of the `traces` rows, reused across batches.
     traces: HashMap<TraceId, TraceAgg>,
+    // Per-batch aggregation of the metric points, reused across batches.
+    series: MetricSeriesAgg,
     // Reused JSON buffer.
     json: Vec<u8>,
     written_since_checkpoint: bool,
@@ -169,6 +171,7 @@ impl SqliteWriter {
             conn,
             path: path.to_path_buf(),
             traces: HashMap::new(),
+            series: MetricSeriesAgg::default(),
             json: Vec::with_capacity(1024),
             written_since_checkpoint: false,
             last_checkpoint: Instant::now(),
@@ -178,9 +181,14 @@ impl SqliteWriter {
 
     fn write(&mut self, batch: &[Telemetry]) -> Result<(), BatchError> {
         let SqliteWriter {
-            conn, traces, json, ..
+            conn,
+            traces,
+            series,
+            json,
+            ..
         } = self;
         traces.clear();
+        series.clear();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut spans = tx.prepare_cached(INSERT_SPAN)?;
@@ -204,10 +212,11 @@ impl SqliteWriter {
                 }
                 if let Some(points) = item.metrics() {
                     for point in points.iter() {
-                        insert_metric(&mut metrics, json, point)?;
+                        series.add(point)?;
                     }
                 }
             }
+            series.insert_all(&mut metrics)?;
             if !traces.is_empty() {
                 let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
                 for (trace_id, t) in traces.iter() {
@@ -409,30 +418,104 @@ fn insert_event(
     Ok(())
 }
 
-fn insert_metric(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    json: &mut Vec<u8>,
-    point: &MetricRecord,
-) -> Result<(), BatchError> {
-    let mut obj = JsonObject::new(json);
-    for (k, v) in &point.attributes {
-        obj.attr(k, v)?;
+/// The metric points of one batch, summed per series and wall-clock second (schema version
+/// 2): one row per key instead of one per measurement. Rows keep the order in which their
+/// series first appeared in the batch.
+#[derive(Default)]
+struct MetricSeriesAgg {
+    // Key bytes (second, name, unit, instrument, labels JSON) -> index into `rows`.
+    index: HashMap<Vec<u8>, usize>,
+    rows: Vec<MetricRow>,
+    // Reused key buffer.
+    key: Vec<u8>,
+}
+
+/// One aggregated `metrics` row.
+struct MetricRow {
+    name: std::borrow::Cow<'static, str>,
+    instrument: Instrument,
+    unit: &'static str,
+    // Where the labels' JSON starts in the row's key.
+    labels_at: usize,
+    key: Vec<u8>,
+    sum: f64,
+    count: u64,
+    latest: SystemTime,
+    // The first contributing span: an exemplar.
+    trace_id: Option<TraceId>,
+    span_id: Option<SpanId>,
+}
+
+impl MetricSeriesAgg {
+    fn clear(&mut self) {
+        self.index.clear();
+        self.rows.clear();
     }
-    let attributes = obj.finish();
-    let trace = point.trace_id.map(|t| trace_hex(&t));
-    let span = point.span_id.map(|s| span_hex(&s));
-    stmt.execute(params![
-        &*point.name,
-        instrument(point.instrument),
-        point.unit,
-        // A non-finite value is stored as NULL (SQLite's own rule for NaN).
-        point.value.is_finite().then_some(point.value),
-        Text(&timestamp(point.timestamp)),
-        Text(attributes),
-        trace.as_ref().map(|t| Text(t)),
-        span.as_ref().map(|s| Text(s)),
-    ])?;
-    Ok(())
+
+    fn add(&mut self, point: &MetricRecord) -> Result<(), serde_json::Error> {
+        let second = point
+            .timestamp
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(-1, |d| d.as_secs() as i64);
+        let key = &mut self.key;
+        key.clear();
+        key.extend_from_slice(&second.to_le_bytes());
+        key.extend_from_slice(point.name.as_bytes());
+        key.push(0);
+        key.extend_from_slice(point.unit.as_bytes());
+        key.push(0);
+        key.push(point.instrument as u8);
+        let labels_at = key.len();
+        let mut obj = JsonObject::append(key);
+        for (k, v) in &point.attributes {
+            obj.attr(k, v)?;
+        }
+        obj.finish();
+        match self.index.get(key.as_slice()) {
+            Some(&i) => {
+                let row = &mut self.rows[i];
+                row.sum += point.value;
+                row.count += 1;
+                row.latest = row.latest.max(point.timestamp);
+            }
+            None => {
+                self.index.insert(key.clone(), self.rows.len());
+                self.rows.push(MetricRow {
+                    name: point.name.clone(),
+                    instrument: point.instrument,
+                    unit: point.unit,
+                    labels_at,
+                    key: key.clone(),
+                    sum: point.value,
+                    count: 1,
+                    latest: point.timestamp,
+                    trace_id: point.trace_id,
+                    span_id: point.span_id,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_all(&self, stmt: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
+        for row in &self.rows {
+            let trace = row.trace_id.map(|t| trace_hex(&t));
+            let span = row.span_id.map(|s| span_hex(&s));
+            stmt.execute(params![
+                &*row.name,
+                instrument(row.instrument),
+                row.unit,
+                // A non-finite sum is stored as NULL (SQLite's own rule for NaN).
+                row.sum.is_finite().then_some(row.sum),
+                Text(&timestamp(row.latest)),
+                Text(&row.key[row.labels_at..]),
+                trace.as_ref().map(|t| Text(t)),
+                span.as_ref().map(|s| Text(s)),
+                row.count,
+            ])?;
+        }
+        Ok(())
+    }
 }
 
 fn aggregate(traces: &mut HashMap<TraceId, TraceAgg>, span: &SpanRecord) {
@@ -559,6 +642,11 @@ struct JsonObject<'a> {
 impl<'a> JsonObject<'a> {
     fn new(buf: &'a mut Vec<u8>) -> Self {
         buf.clear();
+        Self::append(buf)
+    }
+
+    /// Start the object at the end of what `buf` already holds.
+    fn append(buf: &'a mut Vec<u8>) -> Self {
         buf.push(b'{');
         JsonObject { buf, empty: true }
     }
@@ -1077,6 +1165,153 @@ mod tests {
         assert_eq!(
             (metrics[1].1.as_str(), metrics[1].3, metrics[1].5.as_deref()),
             ("histogram", 0.005, None)
+        );
+    }
+
+    fn point(name: &'static str, value: f64, model: &str, when: SystemTime) -> MetricRecord {
+        MetricRecord {
+            name: Cow::Borrowed(name),
+            instrument: Instrument::Counter,
+            unit: "{token}",
+            value,
+            attributes: vec![(Cow::Borrowed("model_id"), AttrValue::Str(model.into()))],
+            timestamp: when,
+            trace_id: None,
+            span_id: None,
+        }
+    }
+
+    #[test]
+    fn metric_points_are_summed_per_series_and_second_within_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut w = open(&path);
+        // A whole second, so that "the same second" below cannot straddle two.
+        let second = SystemTime::UNIX_EPOCH
+            + Duration::from_secs(
+                at(60.0)
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs(),
+            );
+        let ms = |n: u64| second + Duration::from_millis(n);
+        let mut first = point("llama_stack.tokens", 10.0, "a", ms(100));
+        first.trace_id = Some(TraceId::random());
+        first.span_id = Some(SpanId::random());
+        let batch: Arc<[MetricRecord]> = vec![
+            first.clone(),
+            point("llama_stack.tokens", 20.0, "b", ms(200)),
+            point("llama_stack.tokens", 5.0, "a", ms(900)),
+            point("llama_stack.tokens", 1.0, "a", ms(1_100)), // the next second
+            point("llama_stack.prompt_tokens", 7.0, "a", ms(300)),
+        ]
+        .into();
+        w.write_batch(&[Telemetry::Metrics(batch.clone())]).unwrap();
+        // A second batch with the same points: rows of its own, never merged into stored ones.
+        w.write_batch(&[Telemetry::Metrics(batch)]).unwrap();
+        let conn = reader(&path);
+        type Row = (String, f64, i64, String, String, Option<String>);
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT name, value, count, timestamp, attributes, span_id FROM metrics ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 8, "{rows:#?}");
+        let a = r#"{"model_id":"a"}"#.to_string();
+        let b = r#"{"model_id":"b"}"#.to_string();
+        let first_span = first.span_id.map(|s| s.to_string());
+        let expected: Vec<Row> = vec![
+            // The latest measurement's time; the first contributing span as exemplar.
+            (
+                "llama_stack.tokens".into(),
+                15.0,
+                2,
+                sqlite_timestamp(ms(900)),
+                a.clone(),
+                first_span,
+            ),
+            (
+                "llama_stack.tokens".into(),
+                20.0,
+                1,
+                sqlite_timestamp(ms(200)),
+                b,
+                None,
+            ),
+            (
+                "llama_stack.tokens".into(),
+                1.0,
+                1,
+                sqlite_timestamp(ms(1_100)),
+                a.clone(),
+                None,
+            ),
+            (
+                "llama_stack.prompt_tokens".into(),
+                7.0,
+                1,
+                sqlite_timestamp(ms(300)),
+                a,
+                None,
+            ),
+        ];
+        assert_eq!(rows[..4], expected[..]);
+        assert_eq!(rows[4..], expected[..]);
+        // What a reader sums is what was measured.
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT SUM(count) FROM metrics WHERE name = 'llama_stack.tokens'"
+            ),
+            8
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT CAST(SUM(value) AS INTEGER) FROM metrics WHERE name = 'llama_stack.tokens'"
+            ),
+            72
+        );
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_keeps_its_metric_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::V1).unwrap();
+            conn.pragma_update(None, "application_id", schema::APPLICATION_ID)
+                .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO metrics (name, instrument, value, timestamp) \
+                 VALUES ('llama_stack.tokens', 'counter', 41, '2026-01-01 00:00:00.000000')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut w = open(&path);
+        let now = SystemTime::now();
+        w.write_batch(&[Telemetry::Metrics(
+            vec![point("llama_stack.tokens", 1.0, "a", now)].into(),
+        )])
+        .unwrap();
+        let conn = reader(&path);
+        assert_eq!(
+            count(&conn, "PRAGMA user_version"),
+            i64::from(schema::SCHEMA_VERSION)
+        );
+        assert_eq!(count(&conn, "SELECT SUM(count) FROM metrics"), 2);
+        assert_eq!(
+            count(&conn, "SELECT CAST(SUM(value) AS INTEGER) FROM metrics"),
+            42
         );
     }
 

@@ -627,17 +627,17 @@ impl TraceStore {
         let end_text = sqlite_timestamp(end);
         let mut series: BTreeMap<SeriesKey, BTreeMap<u64, (f64, u64)>> = BTreeMap::new();
         for name in names {
-            let rows: Vec<(String, f64, String)> = self.collect(
-                "SELECT timestamp, value, attributes FROM metrics \
+            let rows: Vec<(String, f64, String, u64)> = self.collect(
+                "SELECT timestamp, value, attributes, count FROM metrics \
                  WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp",
                 vec![
                     SqlValue::Text(name.clone()),
                     SqlValue::Text(start_text.clone()),
                     SqlValue::Text(end_text.clone()),
                 ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            for (ts, value, attrs) in rows {
+            for (ts, value, attrs, count) in rows {
                 let labels = labels_of(&attrs);
                 if !matchers
                     .iter()
@@ -658,7 +658,7 @@ impl TraceStore {
                     .entry(bucket)
                     .or_insert((0.0, 0));
                 point.0 += value;
-                point.1 += 1;
+                point.1 += count;
             }
         }
         Ok(series
