@@ -260,8 +260,17 @@ fn get_trace_span_and_not_found() {
             .unwrap_err(),
         StoreError::SpanNotFound { .. }
     ));
-    // Prefixes.
+    // Prefixes, and ends (as `llm-trace list` prints them).
     assert_eq!(store.resolve_trace_id("b200").unwrap(), B);
+    assert_eq!(store.resolve_trace_id(&B[20..]).unwrap(), B);
+    assert_eq!(
+        store.resolve_trace_id(&format!("…{}", &B[21..])).unwrap(),
+        B
+    );
+    assert_eq!(
+        store.resolve_trace_id(&format!("...{}", &B[21..])).unwrap(),
+        B
+    );
     assert_eq!(store.resolve_trace_id(A).unwrap(), A);
     let e = store.resolve_trace_id("a100").unwrap_err();
     assert!(

@@ -62,7 +62,7 @@ enum Command {
     },
     /// A trace's span tree with durations, tokens, status and logs.
     Show {
-        /// The trace id or a unique prefix of it (at least 4 hex digits).
+        /// The trace id, or its start or end (at least 4 hex digits; `list` prints the end).
         trace_id: String,
         /// Print every span's attributes.
         #[arg(long)]
@@ -293,7 +293,7 @@ fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
                 let field = h.field.strip_prefix("attribute:").unwrap_or(&h.field);
                 let line = format!(
                     "{:<12} {:<22} {:<22} {}",
-                    &h.trace_id[..12.min(h.trace_id.len())],
+                    short_id(&h.trace_id),
                     fit(&h.span_name, 22),
                     fit(field, 22),
                     one_line(&h.text)
@@ -416,7 +416,7 @@ fn list<W: Write>(ui: &mut Ui<W>, traces: &[Trace]) -> Result<(), Error> {
         writeln!(
             ui.out,
             "{:<12} {:<14} {:>9} {:<ROOT$} {:>5} {:>7} {}",
-            &t.trace_id[..12.min(t.trace_id.len())],
+            short_id(&t.trace_id),
             short_time(&t.start_time),
             duration(t.duration_ms),
             fit(t.root_span_name.as_deref().unwrap_or("-"), ROOT),
@@ -558,6 +558,17 @@ fn render<W: Write>(
 }
 
 /// `11-22 04:12:35` from the store's `2026-11-22 04:12:35.691483`.
+/// A trace id as the tables print it: `…` and its last 11 digits. The end, not the
+/// start: llm-telemetry's ids start with their time and a per-process sequence, so the ids
+/// of one process and second share their first 18 digits, and only the random end tells
+/// them apart. `show` accepts it as printed (see `TraceStore::resolve_trace_id`).
+fn short_id(id: &str) -> String {
+    match id.len().checked_sub(11) {
+        Some(at) if at > 0 && id.is_char_boundary(at) => format!("…{}", &id[at..]),
+        _ => id.to_owned(),
+    }
+}
+
 fn short_time(ts: &str) -> &str {
     ts.get(5..19).unwrap_or(ts)
 }

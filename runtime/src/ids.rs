@@ -283,6 +283,20 @@ mod tests {
     }
 
     #[test]
+    fn ids_of_one_thread_and_second_are_in_key_order() {
+        // What makes the store's id indexes append (the sequence wraps its 40 / 48 bits
+        // once in 2^40 ids: not in a test of 10,000).
+        let secs = 0x6543_2109_u64;
+        let traces: Vec<_> = (0..10_000).map(|_| TraceId::new_at(secs)).collect();
+        assert!(traces.windows(2).all(|w| w[0] < w[1]));
+        let spans: Vec<_> = (0..10_000).map(|_| SpanId::new_at(secs)).collect();
+        assert!(spans.windows(2).all(|w| w[0] < w[1]));
+        // The end of a trace id stays random: no two of these share their last 7 bytes.
+        let ends: std::collections::HashSet<_> = traces.iter().map(|t| t.0[9..].to_vec()).collect();
+        assert_eq!(ends.len(), traces.len());
+    }
+
+    #[test]
     fn ids_are_unique_across_threads() {
         let handles: Vec<_> = (0..4)
             .map(|_| {

@@ -114,10 +114,10 @@ pub enum StoreError {
         /// The version this build reads.
         supported: u32,
     },
-    /// No trace has this id (or id prefix).
+    /// No trace has this id (or starts or ends with these digits).
     #[error("no trace {trace_id} in the store")]
     TraceNotFound {
-        /// The id (or prefix) looked for.
+        /// The id (or its start or end) looked for.
         trace_id: String,
     },
     /// No span has this id (in the trace given).
@@ -126,14 +126,14 @@ pub enum StoreError {
         /// The id looked for.
         span_id: String,
     },
-    /// A trace id prefix matches several traces.
+    /// The start or end of a trace id matches several traces.
     #[error(
-        "the trace id prefix {prefix} is ambiguous: it matches {}{}; give more digits",
+        "the short trace id {prefix} is ambiguous: it matches {}{}; give more digits",
         candidates.join(", "),
         if candidates.len() > 5 { ", ..." } else { "" }
     )]
     AmbiguousTraceId {
-        /// The prefix.
+        /// The digits given (the start or the end of an id).
         prefix: String,
         /// Some of the ids it matches.
         candidates: Vec<String>,

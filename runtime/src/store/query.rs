@@ -309,40 +309,72 @@ impl TraceStore {
             })
     }
 
-    /// The full trace id that starts with `prefix` (at least 4 hex digits). Fails with
-    /// [`StoreError::TraceNotFound`] when none does and [`StoreError::AmbiguousTraceId`]
-    /// when several do.
+    /// The full trace id that starts or ends with `short` (at least 4 hex digits; a
+    /// leading `…` or `...`, as `llm-trace list` prints the end of an id, is ignored). Fails
+    /// with [`StoreError::TraceNotFound`] when none does and
+    /// [`StoreError::AmbiguousTraceId`] when several do.
+    ///
+    /// Both ends are accepted because llm-telemetry's ids start with their time and a
+    /// per-process sequence (so that the store's indexes append): traces of one process
+    /// and second share their first 18 digits, and it is the end of an id, random, that
+    /// tells them apart. Ids from other tracers (random throughout) work either way.
     ///
     /// ```no_run
     /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
-    /// let id = store.resolve_trace_id("4bf92f35")?;
+    /// let id = store.resolve_trace_id("4bf92f35")?; // a prefix
+    /// assert_eq!(id, store.resolve_trace_id("…0e0e4736")?); // or the end
     /// assert_eq!(id.len(), 32);
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
-    pub fn resolve_trace_id(&self, prefix: &str) -> Result<String, StoreError> {
-        let prefix = prefix.trim().to_ascii_lowercase();
-        if prefix.len() < 4 || prefix.len() > 32 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+    pub fn resolve_trace_id(&self, short: &str) -> Result<String, StoreError> {
+        let short = short.trim();
+        let short = short
+            .strip_prefix('…')
+            .or_else(|| short.strip_prefix("..."))
+            .unwrap_or(short)
+            .to_ascii_lowercase();
+        if short.len() < 4 || short.len() > 32 || !short.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::InvalidFilter {
                 reason: format!(
-                    "{prefix:?} is not a trace id or a prefix of one (4 to 32 hex digits)"
+                    "{short:?} is not a trace id or the start or end of one (4 to 32 hex digits)"
                 ),
             });
         }
         // Range scan on the primary key: ids are lowercase hex, so every id with the
         // prefix sorts in [prefix, prefix + 'g').
-        let upper = format!("{prefix}g");
-        let ids: Vec<String> = self.collect(
+        let upper = format!("{short}g");
+        let mut ids: Vec<String> = self.collect(
             "SELECT trace_id FROM traces WHERE trace_id >= ?1 AND trace_id < ?2 ORDER BY trace_id LIMIT 6",
-            vec![SqlValue::Text(prefix.clone()), SqlValue::Text(upper)],
+            vec![SqlValue::Text(short.clone()), SqlValue::Text(upper)],
             |r| r.get(0),
         )?;
+        if short.len() < 32 {
+            // No index serves the end of an id: one pass over the primary key (~10 ms per
+            // 100,000 traces), only when it is asked for.
+            let ends: Vec<String> = self.collect(
+                "SELECT trace_id FROM traces WHERE substr(trace_id, -?2) = ?1 LIMIT 6",
+                vec![
+                    SqlValue::Text(short.clone()),
+                    SqlValue::Integer(short.len() as i64),
+                ],
+                |r| r.get(0),
+            )?;
+            for id in ends {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
         match ids.len() {
-            0 => Err(StoreError::TraceNotFound { trace_id: prefix }),
+            0 => Err(StoreError::TraceNotFound { trace_id: short }),
             1 => Ok(ids.into_iter().next().expect("one")),
-            _ => Err(StoreError::AmbiguousTraceId {
-                prefix,
-                candidates: ids,
-            }),
+            _ => {
+                ids.truncate(6);
+                Err(StoreError::AmbiguousTraceId {
+                    prefix: short,
+                    candidates: ids,
+                })
+            }
         }
     }
 
