@@ -560,17 +560,17 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let capture = &self.locals.capture;
         // `<R as TokenUsage>` keeps the tokens of the user's type: without `TokenUsage`,
         // the trait's `on_unimplemented` message underlines that type.
-        let usage = self.spec.read_usage.then(|| {
-            quote! {
-                #p::record_usage_on(#span, <#output_ty as #p::TokenUsage>::token_usage(#ret));
-            }
-        });
+        // The usage and the status are recorded together (one `record` on success).
+        let usage = if self.spec.read_usage {
+            quote!(<#output_ty as #p::TokenUsage>::token_usage(#ret))
+        } else {
+            quote!(::core::option::Option::None)
+        };
         let content_field = self.spec.content_fields.1;
         quote! {
-            #usage
             {
                 use #p::{OutcomeErr as _, OutcomeErrDebug as _, OutcomeErrDisplay as _, OutcomeValue as _};
-                (&&&&#p::Outcome(#ret)).__llm_outcome(#span);
+                (&&&&#p::Outcome(#ret)).__llm_outcome(#span, #usage);
             }
             if #capture {
                 use #p::{CaptureDebug as _, CaptureNone as _};

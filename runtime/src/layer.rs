@@ -25,8 +25,8 @@ use crate::ids::{SpanId, TraceId};
 use crate::metrics::InferenceMetrics;
 use crate::pipeline::Pipeline;
 use crate::record::{
-    AttrValue, Attributes, LogBody, LogRecord, Severity, SpanCategory, SpanKind, SpanRecord,
-    SpanStatus, Telemetry,
+    AttrStr, AttrValue, Attributes, LogBody, LogRecord, Severity, SpanCategory, SpanKind,
+    SpanRecord, SpanStatus, Telemetry,
 };
 use crate::usage::Usage;
 
@@ -146,7 +146,12 @@ where
         self.inner.max_level_hint()
     }
     fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.inner.on_record(span, values, ctx)
+        // Straight to the collector, without the filter's own look-up of the span: a
+        // span the filter did not enable has no `SpanState`, so the collector ignores it.
+        let collector = self.inner.inner();
+        if collector.enabled {
+            collector.on_record(span, values, ctx)
+        }
     }
     fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
         self.inner.on_follows_from(span, follows, ctx)
@@ -157,14 +162,18 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         self.inner.on_event(event, ctx)
     }
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_enter(id, ctx)
-    }
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_exit(id, ctx)
-    }
+    // Entering and leaving a span mean nothing to the collector nor to the (static)
+    // filter: not forwarded, which saves the filter two look-ups of the span per call.
+    fn on_enter(&self, _id: &Id, _ctx: Context<'_, S>) {}
+    fn on_exit(&self, _id: &Id, _ctx: Context<'_, S>) {}
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        self.inner.on_close(id, ctx)
+        // As `on_record`: a span without `SpanState` is not the collector's. The
+        // collector's walk up to the nearest agent turn also passes spans the filter
+        // left out, but they have no `SpanState` either, so it finds the same turn.
+        let collector = self.inner.inner();
+        if collector.enabled {
+            collector.on_close(id, ctx)
+        }
     }
     fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
         self.inner.on_id_change(old, new, ctx)
@@ -241,6 +250,40 @@ fn suppressed() -> bool {
     SUPPRESSED.with(Cell::get)
 }
 
+/// How long a thread derives wall-clock times from one reading of the system clock.
+const CLOCK_RESYNC: std::time::Duration = std::time::Duration::from_secs(1);
+
+thread_local! {
+    // A reading of the monotonic clock and, just after it, of the system clock (as the
+    // time since the Unix epoch).
+    static CLOCK_ANCHOR: Cell<Option<(Instant, std::time::Duration)>> = const { Cell::new(None) };
+}
+
+/// The current wall-clock time (and as whole Unix seconds) and monotonic instant, from
+/// one clock read: the wall clock is the thread's anchor plus the monotonic time since
+/// it, and is read again at most once per [`CLOCK_RESYNC`] (so a step of the system
+/// clock shows within a second).
+fn now() -> (SystemTime, u64, Instant) {
+    let instant = Instant::now();
+    let since_epoch = CLOCK_ANCHOR.with(|anchor| match anchor.get() {
+        Some((at, wall)) if instant.saturating_duration_since(at) < CLOCK_RESYNC => {
+            Ok(wall + instant.saturating_duration_since(at))
+        }
+        _ => match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(wall) => {
+                anchor.set(Some((instant, wall)));
+                Ok(wall)
+            }
+            // A clock before 1970: not worth an anchor.
+            Err(e) => Err(SystemTime::UNIX_EPOCH - e.duration()),
+        },
+    });
+    match since_epoch {
+        Ok(d) => (SystemTime::UNIX_EPOCH + d, d.as_secs(), instant),
+        Err(wall) => (wall, 0, instant),
+    }
+}
+
 /// The state of an open span, kept in the registry's extensions.
 struct SpanState {
     trace_id: TraceId,
@@ -288,8 +331,7 @@ where
                 .map(|s| (s.trace_id, s.span_id, s.remote_carrier))
         });
         let metadata = attrs.metadata();
-        let start = SystemTime::now();
-        let start_secs = crate::ids::unix_seconds(start);
+        let (start, start_secs, started) = now();
         let mut state = SpanState {
             trace_id: TraceId([0; 16]),
             span_id: SpanId::new_at(start_secs),
@@ -297,7 +339,7 @@ where
             parent_is_remote: false,
             remote_carrier: metadata.target() == REMOTE_PARENT_TARGET,
             start,
-            started: Instant::now(),
+            started,
             name: None,
             kind: SpanKind::Internal,
             category: SpanCategory::Other,
@@ -428,12 +470,11 @@ where
             SpanCategory::Inference => {
                 // The metric points and the token `MetricEvent`s are derived from the
                 // record on the sinks' threads (`Telemetry::metrics`, `derived_events`).
-                let usage = usage_of(&state.attributes);
                 inference = true;
                 if let Some(turn) = nearest_agent_turn(&span) {
                     let mut ext = turn.extensions_mut();
                     if let Some(t) = ext.get_mut::<SpanState>() {
-                        if let Some(u) = usage {
+                        if let Some(u) = usage_of(&state.attributes) {
                             add_usage(&mut t.children_usage, &u);
                         }
                         t.inference_calls += 1;
@@ -483,11 +524,20 @@ fn nearest_agent_turn<'a, S>(
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
-    span.scope().skip(1).find(|s| {
-        s.extensions()
+    // The ancestors, nearest first, as `span.scope().skip(1)` (which would look `span`
+    // itself up again).
+    let mut next = span.parent();
+    while let Some(s) = next {
+        let is_turn = s
+            .extensions()
             .get::<SpanState>()
-            .is_some_and(|st| st.category == SpanCategory::AgentTurn)
-    })
+            .is_some_and(|st| st.category == SpanCategory::AgentTurn);
+        if is_turn {
+            return Some(s);
+        }
+        next = s.parent();
+    }
+    None
 }
 
 fn add_usage(total: &mut Usage, u: &Usage) {
@@ -503,17 +553,31 @@ fn add_usage(total: &mut Usage, u: &Usage) {
 
 /// The usage recorded on an inference span, if any.
 pub(crate) fn usage_of(attrs: &Attributes) -> Option<Usage> {
-    let get = |k: &str| crate::record::attr(attrs, k).and_then(AttrValue::as_u64);
-    let input = get("gen_ai.usage.input_tokens");
-    let output = get("gen_ai.usage.output_tokens");
+    // One pass; as `record::attr`, the first attribute of a key counts.
+    let mut found: [Option<&AttrValue>; 4] = [None; 4];
+    for (k, v) in attrs {
+        let slot = match &**k {
+            "gen_ai.usage.input_tokens" => 0,
+            "gen_ai.usage.output_tokens" => 1,
+            "gen_ai.usage.cache_read.input_tokens" => 2,
+            "gen_ai.usage.reasoning.output_tokens" => 3,
+            _ => continue,
+        };
+        if found[slot].is_none() {
+            found[slot] = Some(v);
+        }
+    }
+    let get = |i: usize| found[i].and_then(AttrValue::as_u64);
+    let input = get(0);
+    let output = get(1);
     if input.is_none() && output.is_none() {
         return None;
     }
     Some(Usage {
         prompt_tokens: input.unwrap_or(0),
         completion_tokens: output.unwrap_or(0),
-        cached_tokens: get("gen_ai.usage.cache_read.input_tokens"),
-        reasoning_tokens: get("gen_ai.usage.reasoning.output_tokens"),
+        cached_tokens: get(2),
+        reasoning_tokens: get(3),
     })
 }
 
@@ -544,33 +608,55 @@ struct SpanVisitor<'a> {
 }
 
 impl SpanVisitor<'_> {
+    // Inlined into each `record_*`: the value is then built where it is stored, instead
+    // of being passed through memory (a store-to-load forwarding stall per field).
+    #[inline(always)]
     fn put(&mut self, field: &Field, value: AttrValue) {
         let name = field.name();
-        match name {
-            "otel.name" => self.state.name = Some(value.to_string()),
-            "otel.kind" => {
-                if let Some(kind) = SpanKind::parse(&value.to_string()) {
-                    self.state.kind = kind;
-                }
-            }
-            "otel.status_code" => self.state.status = status_code(&value.to_string()),
-            "otel.status_message" => self.state.status_message = Some(value.to_string()),
-            _ => {
-                if !self.capture_content && CONTENT_FIELDS.contains(&name) {
+        // Most names are neither `otel.*` nor content: one byte tells, before any compare.
+        if name.as_bytes().first() == Some(&b'o') {
+            match name {
+                "otel.name" => return self.state.name = Some(value.to_string()),
+                "otel.kind" => {
+                    if let Some(kind) = SpanKind::parse(&value.to_string()) {
+                        self.state.kind = kind;
+                    }
                     return;
                 }
-                if name == "gen_ai.operation.name" {
-                    if let AttrValue::Str(op) = &value {
-                        self.state.category = SpanCategory::from_operation(op);
-                    }
+                "otel.status_code" => {
+                    return self.state.status = status_code(&value.to_string());
                 }
-                match self.state.attributes.iter_mut().find(|(k, _)| k == name) {
-                    Some((_, v)) => *v = value,
-                    None => self.state.attributes.push((Cow::Borrowed(name), value)),
+                "otel.status_message" => {
+                    return self.state.status_message = Some(value.to_string());
                 }
+                _ => {}
             }
         }
+        if !self.capture_content && CONTENT_FIELDS.contains(&name) {
+            return;
+        }
+        if name == "gen_ai.operation.name" {
+            if let AttrValue::Str(op) = &value {
+                self.state.category = SpanCategory::from_operation(op);
+            }
+        }
+        match self
+            .state
+            .attributes
+            .iter_mut()
+            .find(|(k, _)| same_key(k, name))
+        {
+            Some((_, v)) => *v = value,
+            None => self.state.attributes.push((Cow::Borrowed(name), value)),
+        }
     }
+}
+
+/// `key == name`, first by address: a field recorded again has the very same name.
+#[inline]
+fn same_key(key: &crate::record::Key, name: &'static str) -> bool {
+    let key: &str = key;
+    (key.as_ptr() == name.as_ptr() && key.len() == name.len()) || key == name
 }
 
 /// `otel.status_code`, case-insensitively.
@@ -587,16 +673,21 @@ fn status_code(value: &str) -> SpanStatus {
 impl Visit for SpanVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         // The `otel.*` conventions straight from the `&str`: no intermediate `String`.
-        match field.name() {
-            "otel.name" => self.state.name = Some(value.to_owned()),
-            "otel.kind" => {
-                if let Some(kind) = SpanKind::parse(value) {
-                    self.state.kind = kind;
+        let name = field.name();
+        if name.as_bytes().first() == Some(&b'o') {
+            match name {
+                "otel.name" => return self.state.name = Some(value.to_owned()),
+                "otel.kind" => {
+                    if let Some(kind) = SpanKind::parse(value) {
+                        self.state.kind = kind;
+                    }
+                    return;
                 }
+                "otel.status_code" => return self.state.status = status_code(value),
+                _ => {}
             }
-            "otel.status_code" => self.state.status = status_code(value),
-            _ => self.put(field, AttrValue::Str(value.to_owned())),
         }
+        self.put(field, AttrValue::Str(value.into()))
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.put(field, AttrValue::U64(value));
@@ -611,10 +702,16 @@ impl Visit for SpanVisitor<'_> {
         self.put(field, AttrValue::Bool(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, AttrValue::Str(value.to_string()));
+        self.put(
+            field,
+            AttrValue::Str(AttrStr::format(format_args!("{value}"))),
+        );
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, AttrValue::Str(format!("{value:?}")));
+        self.put(
+            field,
+            AttrValue::Str(AttrStr::format(format_args!("{value:?}"))),
+        );
     }
 }
 
@@ -648,7 +745,7 @@ impl EventVisitor {
             {
                 self.attributes.extend(
                     map.into_iter()
-                        .map(|(k, v)| (Cow::Owned(k), AttrValue::Str(v))),
+                        .map(|(k, v)| (Cow::Owned(k), AttrValue::Str(v.into()))),
                 );
             }
         }
@@ -692,7 +789,7 @@ impl EventVisitor {
 
 impl Visit for EventVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, AttrValue::Str(value.to_owned()));
+        self.put(field, AttrValue::Str(value.into()));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.put(field, AttrValue::U64(value));
@@ -707,7 +804,10 @@ impl Visit for EventVisitor {
         self.put(field, AttrValue::Bool(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, AttrValue::Str(format!("{value:?}")));
+        self.put(
+            field,
+            AttrValue::Str(AttrStr::format(format_args!("{value:?}"))),
+        );
     }
 }
 

@@ -66,8 +66,8 @@ pub use ids::{InvalidId, SpanId, TraceId};
 pub use layer::TelemetryLayer;
 pub use otlp_config::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
 pub use record::{
-    AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord, Severity, SpanCategory,
-    SpanKind, SpanRecord, SpanStatus,
+    AttrStr, AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord, Severity,
+    SpanCategory, SpanKind, SpanRecord, SpanStatus,
 };
 pub use usage::{record_usage, TokenUsage, Usage};
 

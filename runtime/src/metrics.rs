@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use crate::ids::{SpanId, TraceId};
-use crate::record::{attr, AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord};
+use crate::record::{
+    attr, AttrStr, AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord,
+};
 use crate::usage::Usage;
 
 /// `gen_ai.client.token.usage` bucket boundaries (semantic conventions): 1, 4, 16, ... 4^13.
@@ -177,7 +179,7 @@ impl InferenceMetrics {
 }
 
 fn text(attrs: &Attributes, key: &str) -> Option<AttrValue> {
-    attr(attrs, key).map(|v| AttrValue::Str(v.to_string()))
+    attr(attrs, key).map(|v| AttrValue::Str(AttrStr::format(format_args!("{v}"))))
 }
 
 /// `model_id` and `provider_id`, llama-stack's labels.

@@ -80,17 +80,37 @@ enum Msg {
     Shutdown,
 }
 
+// The application's threads count `emitted` and `dropped`, the worker `stored` and
+// `failed`: on separate cache lines, so that neither side's counting evicts the other's.
 #[derive(Default)]
 struct Counters {
-    emitted: AtomicU64,
-    stored: AtomicU64,
+    emitted: CacheLine<AtomicU64>,
     dropped: AtomicU64,
+    stored: CacheLine<AtomicU64>,
     failed: AtomicU64,
+    // Set when the worker thread has exited (or panicked): the queue is then
+    // disconnected, which a full queue must not be mistaken for.
+    worker_gone: AtomicBool,
+}
+
+#[derive(Default)]
+#[repr(align(64))]
+struct CacheLine<T>(T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// Prints a warning at most once per interval, with the count of what it swallowed.
 pub(crate) struct RateLimitedWarning {
     last: Mutex<Option<Instant>>,
+    // When the last warning was printed, on `coarse_now_ns`'s clock, plus one (0: never).
+    // Read without the lock, so that a burst of warnings (a full queue drops every item
+    // for a while) costs an atomic load and a coarse clock read each, not a mutex.
+    last_ns: AtomicU64,
     suppressed: AtomicU64,
     interval: Duration,
 }
@@ -99,6 +119,7 @@ impl RateLimitedWarning {
     pub fn new(interval: Duration) -> Self {
         RateLimitedWarning {
             last: Mutex::new(None),
+            last_ns: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
             interval,
         }
@@ -106,6 +127,13 @@ impl RateLimitedWarning {
 
     /// Warn now, or count the warning if one was printed within the interval.
     pub fn warn(&self, message: impl FnOnce() -> String) {
+        let last_ns = self.last_ns.load(Ordering::Relaxed);
+        if last_ns != 0
+            && coarse_now_ns().saturating_sub(last_ns - 1) < self.interval.as_nanos() as u64
+        {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         let mut last = match self.last.try_lock() {
             Ok(guard) => guard,
             // Someone else is warning right now: that is enough.
@@ -120,6 +148,7 @@ impl RateLimitedWarning {
             return;
         }
         *last = Some(now);
+        self.last_ns.store(coarse_now_ns() + 1, Ordering::Relaxed);
         let suppressed = self.suppressed.swap(0, Ordering::Relaxed);
         let more = if suppressed > 0 {
             format!(" ({suppressed} similar warnings suppressed)")
@@ -128,6 +157,35 @@ impl RateLimitedWarning {
         };
         warn_stderr(&format!("{}{more}", message()));
     }
+}
+
+/// Nanoseconds on a monotonic clock that may lag by a few milliseconds, read for every
+/// rate-limited warning: on Linux `CLOCK_MONOTONIC_COARSE`, a few times cheaper than
+/// the precise clock.
+#[cfg(target_os = "linux")]
+fn coarse_now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid clock id and a valid pointer to a `timespec`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    if rc != 0 {
+        return precise_now_ns();
+    }
+    (ts.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ts.tv_nsec as u64)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn coarse_now_ns() -> u64 {
+    precise_now_ns()
+}
+
+fn precise_now_ns() -> u64 {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_nanos() as u64
 }
 
 /// The one place the runtime talks to the user outside the telemetry itself. It never
@@ -164,6 +222,13 @@ impl SinkHandle {
         let worker = std::thread::Builder::new()
             .name(format!("llm-telemetry-{name}"))
             .spawn(move || {
+                struct Gone<'a>(&'a AtomicBool);
+                impl Drop for Gone<'_> {
+                    fn drop(&mut self) {
+                        self.0.store(true, Ordering::Release);
+                    }
+                }
+                let _gone = Gone(&worker_counters.worker_gone);
                 let _quiet = crate::layer::suppress_on_this_thread();
                 run_worker(name, rx, writer, max_batch, &worker_counters);
                 let _ = done_tx.send(());
@@ -191,10 +256,12 @@ impl SinkHandle {
             return true;
         }
         self.counters.emitted.fetch_add(1, Ordering::Relaxed);
+        // A full queue is seen before the item is cloned: under overload (when every
+        // item is dropped) that saves an `Arc` increment and decrement per item.
         let sent = self.open.load(Ordering::Acquire)
-            && match self.tx.try_send(Msg::Item(item.clone())) {
+            && match self.try_send(item) {
                 Ok(()) => true,
-                Err(TrySendError::Full(_)) => {
+                Err(TrySendError::Full(())) => {
                     self.queue_full.warn(|| {
                         format!(
                             "the `{}` sink's queue is full; dropping telemetry \
@@ -210,6 +277,18 @@ impl SinkHandle {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
         sent
+    }
+
+    fn try_send(&self, item: &Telemetry) -> Result<(), TrySendError<()>> {
+        if self.tx.is_full() && !self.counters.worker_gone.load(Ordering::Acquire) {
+            return Err(TrySendError::Full(()));
+        }
+        self.tx
+            .try_send(Msg::Item(item.clone()))
+            .map_err(|e| match e {
+                TrySendError::Full(_) => TrySendError::Full(()),
+                TrySendError::Disconnected(_) => TrySendError::Disconnected(()),
+            })
     }
 
     /// Wait until everything offered before this call is written, up to `timeout`.

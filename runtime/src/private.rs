@@ -13,10 +13,11 @@
 //! 2. if [`capture_enabled`], records the arguments through [`Capture`] and [`ArgsJson`];
 //! 3. runs the body: a synchronous body through [`call_once`] inside the entered span,
 //!    guarded by a [`PanicGuard`]; a future through [`instrument_future`];
-//! 4. records the outcome: `<R as TokenUsage>::token_usage` and [`record_usage_on`]
-//!    (inference; written with the user's return type `R`, so that a missing impl is
-//!    reported at that type), [`Outcome`] (status, error type and message) and
-//!    [`record_content`] (the return value, if capture is on).
+//! 4. records the outcome: [`Outcome`] takes the usage `<R as TokenUsage>::token_usage`
+//!    read by the expansion (inference; written with the user's return type `R`, so that
+//!    a missing impl is reported at that type) and records it with the status, error
+//!    type and message ([`record_usage_and_ok`], or [`record_usage_on`] before the
+//!    error); then [`record_content`] (the return value, if capture is on).
 //!
 //! Dispatch on the user's types (is it a `Result`? is its error `Display`? is an argument
 //! `Debug`?) uses autoref specialisation: the expansion calls a method on `&&&…Wrapper(&v)`
@@ -47,14 +48,95 @@ pub fn record_usage_on(span: &Span, usage: Option<Usage>) {
     if span.is_disabled() {
         return;
     }
-    span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
-    span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
-    if let Some(cached) = usage.cached_tokens {
-        span.record("gen_ai.usage.cache_read.input_tokens", cached);
+    if !record_usage_and_status(span, &usage, None) {
+        span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
+        span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
+        if let Some(cached) = usage.cached_tokens {
+            span.record("gen_ai.usage.cache_read.input_tokens", cached);
+        }
+        if let Some(reasoning) = usage.reasoning_tokens {
+            span.record("gen_ai.usage.reasoning.output_tokens", reasoning);
+        }
     }
-    if let Some(reasoning) = usage.reasoning_tokens {
-        span.record("gen_ai.usage.reasoning.output_tokens", reasoning);
+}
+
+/// Record `usage` (as [`record_usage_on`] does) and then mark the span successful: in
+/// one `record` when the span declares every field, so the subscriber looks the span up
+/// once instead of three to five times.
+pub fn record_usage_and_ok(span: &Span, usage: Option<Usage>) {
+    match usage {
+        Some(usage) if !span.is_disabled() => {
+            if !record_usage_and_status(span, &usage, Some("ok")) {
+                record_usage_on(span, Some(usage));
+                record_ok(span);
+            }
+        }
+        _ => record_ok(span),
     }
+}
+
+/// The usage fields (those that are `Some`), then `otel.status_code = status` if given,
+/// in one `ValueSet`, in that order. False, recording nothing, when the span does not
+/// declare all of them.
+fn record_usage_and_status(span: &Span, usage: &Usage, status: Option<&str>) -> bool {
+    let Some(meta) = span.metadata() else {
+        return false;
+    };
+    let fields = meta.fields();
+    // One pass over the declared names (as `FieldSet::field`, the first of a name wins),
+    // instead of one scan per field.
+    let mut found: [Option<field::Field>; 5] = Default::default();
+    for f in fields.iter() {
+        let slot = match f.name() {
+            "gen_ai.usage.input_tokens" => 0,
+            "gen_ai.usage.output_tokens" => 1,
+            "gen_ai.usage.cache_read.input_tokens" => 2,
+            "gen_ai.usage.reasoning.output_tokens" => 3,
+            "otel.status_code" => 4,
+            _ => continue,
+        };
+        if found[slot].is_none() {
+            found[slot] = Some(f);
+            if found.iter().all(Option::is_some) {
+                break;
+            }
+        }
+    }
+    let [Some(input), Some(output), Some(cached), Some(reasoning), status_code] = found else {
+        return false;
+    };
+    let status_field = match status {
+        Some(_) => match status_code {
+            Some(f) => Some(f),
+            None => return false,
+        },
+        None => None,
+    };
+    // A `None` value is skipped by the visitors: absent counts are not recorded.
+    let cached_value = usage.cached_tokens;
+    let reasoning_value = usage.reasoning_tokens;
+    let cached_value = cached_value.as_ref().map(|v| v as &dyn field::Value);
+    let reasoning_value = reasoning_value.as_ref().map(|v| v as &dyn field::Value);
+    match (&status_field, status) {
+        (Some(status_field), Some(status)) => {
+            span.record_all(&fields.value_set(&[
+                (&input, Some(&usage.prompt_tokens as &dyn field::Value)),
+                (&output, Some(&usage.completion_tokens as &dyn field::Value)),
+                (&cached, cached_value),
+                (&reasoning, reasoning_value),
+                (status_field, Some(&status as &dyn field::Value)),
+            ]));
+        }
+        _ => {
+            span.record_all(&fields.value_set(&[
+                (&input, Some(&usage.prompt_tokens as &dyn field::Value)),
+                (&output, Some(&usage.completion_tokens as &dyn field::Value)),
+                (&cached, cached_value),
+                (&reasoning, reasoning_value),
+            ]));
+        }
+    }
+    true
 }
 
 // ---------------------------------------------------------------------------------------
@@ -259,64 +341,74 @@ pub fn short_type_name<T: ?Sized>() -> &'static str {
 }
 
 /// A return value seen by the outcome dispatch. The expansion calls
-/// `(&&&&Outcome(&ret)).__llm_outcome(&span)`, with the four traits below in scope:
-/// the most specific implementation that applies records the status.
+/// `(&&&&Outcome(&ret)).__llm_outcome(&span, usage)`, with the four traits below in
+/// scope: the most specific implementation that applies records the token usage read
+/// from the value (inference spans; `None` otherwise), then the status.
 pub struct Outcome<'a, T: ?Sized>(pub &'a T);
 
 /// `Result<T, E>` with `E: Display`: the message is the error's `Display`.
 pub trait OutcomeErrDisplay {
-    /// Record the outcome on `span`.
-    fn __llm_outcome(&self, span: &Span);
+    /// Record the usage, then the outcome, on `span`.
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>);
 }
 
 impl<T, E: Display> OutcomeErrDisplay for &&&Outcome<'_, Result<T, E>> {
-    fn __llm_outcome(&self, span: &Span) {
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>) {
         match self.0 {
-            Ok(_) => record_ok(span),
-            Err(e) => record_error(span, short_type_name::<E>(), Some(format_args!("{e}"))),
+            Ok(_) => record_usage_and_ok(span, usage),
+            Err(e) => {
+                record_usage_on(span, usage);
+                record_error(span, short_type_name::<E>(), Some(format_args!("{e}")))
+            }
         }
     }
 }
 
 /// `Result<T, E>` with `E: Debug` (not `Display`): the message is the error's `Debug`.
 pub trait OutcomeErrDebug {
-    /// Record the outcome on `span`.
-    fn __llm_outcome(&self, span: &Span);
+    /// Record the usage, then the outcome, on `span`.
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>);
 }
 
 impl<T, E: Debug> OutcomeErrDebug for &&Outcome<'_, Result<T, E>> {
-    fn __llm_outcome(&self, span: &Span) {
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>) {
         match self.0 {
-            Ok(_) => record_ok(span),
-            Err(e) => record_error(span, short_type_name::<E>(), Some(format_args!("{e:?}"))),
+            Ok(_) => record_usage_and_ok(span, usage),
+            Err(e) => {
+                record_usage_on(span, usage);
+                record_error(span, short_type_name::<E>(), Some(format_args!("{e:?}")))
+            }
         }
     }
 }
 
 /// `Result<T, E>` with an error that cannot be formatted: status and type only.
 pub trait OutcomeErr {
-    /// Record the outcome on `span`.
-    fn __llm_outcome(&self, span: &Span);
+    /// Record the usage, then the outcome, on `span`.
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>);
 }
 
 impl<T, E> OutcomeErr for &Outcome<'_, Result<T, E>> {
-    fn __llm_outcome(&self, span: &Span) {
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>) {
         match self.0 {
-            Ok(_) => record_ok(span),
-            Err(_) => record_error(span, short_type_name::<E>(), None),
+            Ok(_) => record_usage_and_ok(span, usage),
+            Err(_) => {
+                record_usage_on(span, usage);
+                record_error(span, short_type_name::<E>(), None)
+            }
         }
     }
 }
 
 /// Any other return value: the call succeeded.
 pub trait OutcomeValue {
-    /// Record the outcome on `span`.
-    fn __llm_outcome(&self, span: &Span);
+    /// Record the usage, then the outcome, on `span`.
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>);
 }
 
 impl<T: ?Sized> OutcomeValue for Outcome<'_, T> {
-    fn __llm_outcome(&self, span: &Span) {
-        record_ok(span);
+    fn __llm_outcome(&self, span: &Span, usage: Option<Usage>) {
+        record_usage_and_ok(span, usage);
     }
 }
 
@@ -476,10 +568,10 @@ mod tests {
         struct Opaque;
         let span = Span::none();
         let ok: Result<u8, Opaque> = Ok(1);
-        (&&&&Outcome(&ok)).__llm_outcome(&span);
+        (&&&&Outcome(&ok)).__llm_outcome(&span, None);
         let err: Result<u8, std::io::Error> = Err(std::io::Error::other("x"));
-        (&&&&Outcome(&err)).__llm_outcome(&span);
-        (&&&&Outcome(&5u8)).__llm_outcome(&span);
+        (&&&&Outcome(&err)).__llm_outcome(&span, Some(Usage::new(1, 2)));
+        (&&&&Outcome(&5u8)).__llm_outcome(&span, None);
         assert!((&&Capture(&Opaque)).__llm_debug().is_none());
         assert!((&&Capture(&5u8)).__llm_debug().is_some());
     }

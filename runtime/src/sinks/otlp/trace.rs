@@ -184,7 +184,7 @@ pub(crate) fn value(v: &AttrValue) -> Value {
             Err(_) => Value::String(u.to_string().into()),
         },
         AttrValue::F64(f) => Value::F64(*f),
-        AttrValue::Str(s) => Value::String(s.clone().into()),
+        AttrValue::Str(s) => Value::String(String::from(s.as_str()).into()),
     }
 }
 
