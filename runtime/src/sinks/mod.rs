@@ -5,6 +5,7 @@ mod console;
 pub(crate) mod otlp;
 mod prometheus;
 pub(crate) mod sqlite;
+mod wal_checkpointer;
 
 use std::path::PathBuf;
 
