@@ -20,8 +20,9 @@
 //!    fast as possible, then the guard dropped at once: how long the drop takes (the
 //!    median is the figure) and whether every span is in the store.
 //!
-//! An inference is one queue item but eleven rows in the store: its span, its `traces`
-//! row, three llama-stack metric events (`span_events`) and six metric points (`metrics`).
+//! An inference is one queue item and two rows in the store (its span and its `traces`
+//! row), plus its share of the batch's aggregated `metrics` rows; its three llama-stack
+//! metric events are derived from the span row by the `span_events` view.
 
 use std::hint::black_box;
 use std::path::Path;

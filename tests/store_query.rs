@@ -288,11 +288,40 @@ fn get_trace_span_and_not_found() {
         store.resolve_trace_id("xyz!").unwrap_err(),
         StoreError::InvalidFilter { .. }
     ));
+    // The chat's three llama-stack token events (derived from its row) at its end, then
+    // the tool's log.
     let events = store.get_trace_events(A).unwrap();
-    assert_eq!(events.len(), 1);
+    let seen: Vec<(&str, Option<&str>, Option<f64>, Option<&str>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.event_type.as_str(),
+                e.metric.as_deref(),
+                e.value,
+                e.message.as_deref(),
+            )
+        })
+        .collect();
     assert_eq!(
-        events[0].message.as_deref(),
-        Some("calling the weather api for Reykjavik")
+        seen,
+        [
+            ("metric", Some("prompt_tokens"), Some(100.0), None),
+            ("metric", Some("completion_tokens"), Some(20.0), None),
+            ("metric", Some("total_tokens"), Some(120.0), None),
+            (
+                "unstructured_log",
+                None,
+                None,
+                Some("calling the weather api for Reykjavik")
+            ),
+        ]
+    );
+    assert_eq!(events[0].span_id.as_deref(), Some(A_CHAT));
+    assert_eq!(
+        events[0].attributes,
+        *json!({"model_id": "llama3.2:3b", "provider_id": "ollama"})
+            .as_object()
+            .unwrap()
     );
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The store is one SQLite file (default [`default_db_path`], or
 //! `TELEMETRY_SQLITE_DB_PATH`) with llama-stack's tables: `traces`, `spans`, `span_events`
-//! (logs and metric events of a span) and `metrics`. Timestamps are UTC text in SQLite's
+//! (logs and metric events of a span; a view over the logged rows in `span_logs` and the
+//! token metric events it derives from each inference's span row) and `metrics`. Timestamps are UTC text in SQLite's
 //! own `YYYY-MM-DD HH:MM:SS.ffffff` form, so `datetime()` and `julianday()` work on them;
 //! ids are lowercase hex; `attributes` columns are JSON objects keyed by the dotted
 //! attribute names, numbers kept as numbers. The file is in WAL mode, so you can query it

@@ -758,7 +758,7 @@ impl TraceStore {
                WHERE j.type NOT IN ('object', 'array', 'null') AND CAST(j.value AS TEXT) LIKE ?1 ESCAPE '\\' \
               UNION ALL \
               SELECT s.trace_id, s.span_id, s.name, 'log', e.message, e.timestamp \
-                FROM span_events e JOIN spans s ON s.span_id = e.span_id \
+                FROM span_logs e JOIN spans s ON s.span_id = e.span_id \
                WHERE e.event_type = 'unstructured_log' AND e.message LIKE ?1 ESCAPE '\\' \
             ) ORDER BY 6 DESC LIMIT ?2";
         self.collect(

@@ -167,7 +167,7 @@ pub(crate) fn prune_chunk(
         };
         more |= ids.len() == CHUNK_TRACES;
         let mut spans = tx.prepare_cached("DELETE FROM spans WHERE trace_id = ?1")?;
-        let mut events = tx.prepare_cached("DELETE FROM span_events WHERE trace_id = ?1")?;
+        let mut events = tx.prepare_cached("DELETE FROM span_logs WHERE trace_id = ?1")?;
         let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
         for id in &ids {
             report.spans += spans.execute([id])? as u64;
@@ -175,7 +175,7 @@ pub(crate) fn prune_chunk(
             report.traces += traces.execute([id])? as u64;
         }
         let free_logs = tx.execute(
-            "DELETE FROM span_events WHERE id IN (SELECT id FROM span_events \
+            "DELETE FROM span_logs WHERE id IN (SELECT id FROM span_logs \
              WHERE trace_id IS NULL AND timestamp < ?1 LIMIT ?2)",
             rusqlite::params![cutoff, CHUNK_ROWS as i64],
         )?;
