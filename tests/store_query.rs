@@ -291,7 +291,8 @@ fn get_trace_span_and_not_found() {
     // The chat's three llama-stack token events (derived from its row) at its end, then
     // the tool's log.
     let events = store.get_trace_events(A).unwrap();
-    let seen: Vec<(&str, Option<&str>, Option<f64>, Option<&str>)> = events
+    type Seen<'a> = (&'a str, Option<&'a str>, Option<f64>, Option<&'a str>);
+    let seen: Vec<Seen> = events
         .iter()
         .map(|e| {
             (
