@@ -29,17 +29,34 @@ pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
 /// Builds the measurements of one finished inference span.
 #[derive(Debug)]
 pub(crate) struct InferenceMetrics {
-    prompt_tokens: String,
-    completion_tokens: String,
-    total_tokens: String,
+    prompt_tokens: &'static str,
+    completion_tokens: &'static str,
+    total_tokens: &'static str,
+}
+
+/// `name`, leaked once per distinct name, so that every point borrows its instrument name
+/// instead of allocating a copy (three per inference). A process uses one namespace, or a
+/// few in tests: the set stays tiny.
+fn intern(name: String) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 impl InferenceMetrics {
     pub fn new(namespace: &str) -> Self {
         InferenceMetrics {
-            prompt_tokens: format!("{namespace}.prompt_tokens"),
-            completion_tokens: format!("{namespace}.completion_tokens"),
-            total_tokens: format!("{namespace}.tokens"),
+            prompt_tokens: intern(format!("{namespace}.prompt_tokens")),
+            completion_tokens: intern(format!("{namespace}.completion_tokens")),
+            total_tokens: intern(format!("{namespace}.tokens")),
         }
     }
 
@@ -86,21 +103,21 @@ impl InferenceMetrics {
         if let Some(u) = usage {
             let labels = llama_stack_labels(span_attrs);
             out.push(point(
-                Cow::Owned(self.prompt_tokens.clone()),
+                Cow::Borrowed(self.prompt_tokens),
                 Instrument::Counter,
                 "{token}",
                 u.prompt_tokens as f64,
                 labels.clone(),
             ));
             out.push(point(
-                Cow::Owned(self.completion_tokens.clone()),
+                Cow::Borrowed(self.completion_tokens),
                 Instrument::Counter,
                 "{token}",
                 u.completion_tokens as f64,
                 labels.clone(),
             ));
             out.push(point(
-                Cow::Owned(self.total_tokens.clone()),
+                Cow::Borrowed(self.total_tokens),
                 Instrument::Counter,
                 "{token}",
                 u.total() as f64,
