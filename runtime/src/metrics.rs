@@ -63,14 +63,10 @@ impl InferenceMetrics {
     /// The points of a finished inference span: the same as [`Self::measure`] with the
     /// usage, duration and end time read from the record.
     pub fn measure_span(&self, span: &crate::record::SpanRecord) -> Vec<MetricRecord> {
-        let duration = span
-            .end_time
-            .duration_since(span.start_time)
-            .unwrap_or_default();
         self.measure(
             &span.attributes,
             crate::layer::usage_of(&span.attributes),
-            duration,
+            duration_of(span),
             span.end_time,
             span.trace_id,
             span.span_id,
@@ -98,32 +94,33 @@ impl InferenceMetrics {
                 trace_id: Some(trace_id),
                 span_id: Some(span_id),
             };
-        let mut out = Vec::with_capacity(6);
+        let (values, n) = point_values(usage, duration);
+        let mut out = Vec::with_capacity(n);
         let genai = genai_labels(span_attrs);
-        if let Some(u) = usage {
+        if usage.is_some() {
             let labels = llama_stack_labels(span_attrs);
             out.push(point(
                 Cow::Borrowed(self.prompt_tokens),
                 Instrument::Counter,
                 "{token}",
-                u.prompt_tokens as f64,
+                values[0],
                 labels.clone(),
             ));
             out.push(point(
                 Cow::Borrowed(self.completion_tokens),
                 Instrument::Counter,
                 "{token}",
-                u.completion_tokens as f64,
+                values[1],
                 labels.clone(),
             ));
             out.push(point(
                 Cow::Borrowed(self.total_tokens),
                 Instrument::Counter,
                 "{token}",
-                u.total() as f64,
+                values[2],
                 labels,
             ));
-            for (token_type, n) in [("input", u.prompt_tokens), ("output", u.completion_tokens)] {
+            for (token_type, value) in [("input", values[3]), ("output", values[4])] {
                 let mut labels = genai.clone();
                 labels.push((
                     Cow::Borrowed("gen_ai.token.type"),
@@ -133,7 +130,7 @@ impl InferenceMetrics {
                     Cow::Borrowed(TOKEN_USAGE),
                     Instrument::Histogram,
                     "{token}",
-                    n as f64,
+                    value,
                     labels,
                 ));
             }
@@ -142,7 +139,7 @@ impl InferenceMetrics {
             Cow::Borrowed(OPERATION_DURATION),
             Instrument::Histogram,
             "s",
-            duration.as_secs_f64(),
+            values[n - 1],
             genai,
         ));
         out
@@ -211,16 +208,54 @@ fn llama_stack_labels(attrs: &Attributes) -> Attributes {
     labels
 }
 
+/// The span attributes an inference's labels are made of: the GenAI metric attributes
+/// (the llama-stack labels are two of them).
+const LABEL_SOURCES: [&str; 5] = [
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "error.type",
+];
+
 /// The GenAI metric attributes, copied from the span.
 fn genai_labels(attrs: &Attributes) -> Attributes {
-    [
-        "gen_ai.operation.name",
-        "gen_ai.provider.name",
-        "gen_ai.request.model",
-        "gen_ai.response.model",
-        "error.type",
-    ]
-    .into_iter()
-    .filter_map(|k| text(attrs, k).map(|v| (Cow::Borrowed(k), v)))
-    .collect()
+    LABEL_SOURCES
+        .into_iter()
+        .filter_map(|k| text(attrs, k).map(|v| (Cow::Borrowed(k), v)))
+        .collect()
+}
+
+/// What an inference's points are labelled with, before formatting: two inferences with
+/// equal sources (and usage known or not on both) have points in the same series.
+pub(crate) fn label_sources(attrs: &Attributes) -> [Option<&AttrValue>; 5] {
+    LABEL_SOURCES.map(|k| attr(attrs, k))
+}
+
+/// The duration an inference's `gen_ai.client.operation.duration` point records.
+pub(crate) fn duration_of(span: &crate::record::SpanRecord) -> Duration {
+    span.end_time
+        .duration_since(span.start_time)
+        .unwrap_or_default()
+}
+
+/// The values of the points [`InferenceMetrics::measure`] builds, in its order, and how
+/// many there are: prompt, completion and total tokens, input and output tokens, duration
+/// in seconds (6) when usage is known; the duration alone (1) otherwise.
+pub(crate) fn point_values(usage: Option<Usage>, duration: Duration) -> ([f64; 6], usize) {
+    let seconds = duration.as_secs_f64();
+    match usage {
+        Some(u) => (
+            [
+                u.prompt_tokens as f64,
+                u.completion_tokens as f64,
+                u.total() as f64,
+                u.prompt_tokens as f64,
+                u.completion_tokens as f64,
+                seconds,
+            ],
+            6,
+        ),
+        None => ([seconds, 0.0, 0.0, 0.0, 0.0, 0.0], 1),
+    }
 }

@@ -51,6 +51,7 @@ use rustc_hash::FxHashMap;
 
 use crate::config::{ConfigError, TelemetryConfig};
 use crate::ids::{SpanId, TraceId};
+use crate::metrics::InferenceMetrics;
 use crate::pipeline::{BatchWriter, WriteError};
 use crate::record::{
     AttrValue, Instrument, LogBody, LogRecord, MetricRecord, SpanCategory, SpanRecord, SpanStatus,
@@ -230,16 +231,24 @@ impl SqliteWriter {
                         aggregate(traces, span);
                     }
                 }
-                if let Some(points) = item.metrics() {
-                    for point in points.iter() {
-                        series.add(point)?;
+                match item {
+                    Telemetry::Inference(span, metrics) => series.add_inference(metrics, span)?,
+                    Telemetry::Metrics(points) => {
+                        for point in points.iter() {
+                            series.add(point)?;
+                        }
                     }
+                    _ => {}
                 }
             }
             series.insert_all(&mut metrics)?;
             if !traces.is_empty() {
                 let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
-                for (trace_id, t) in traces.iter() {
+                // In id order: ids are sequenced, so the rows append to the `traces` tree
+                // (the map's own order scattered them over the batch's key range).
+                let mut ordered: Vec<_> = traces.iter().collect();
+                ordered.sort_unstable_by_key(|(trace_id, _)| **trace_id);
+                for (trace_id, t) in ordered {
                     let root = t.root.map(|s| span_hex(&s));
                     upsert.execute(params![
                         Text(&trace_hex(trace_id)),
@@ -450,6 +459,18 @@ struct MetricSeriesAgg {
     rows: Vec<MetricRow>,
     // Reused key buffer.
     key: Vec<u8>,
+    last: Option<LastInference>,
+}
+
+/// The series the previous inference of the batch went to. Consecutive inferences mostly
+/// share them (same model, provider, operation, second): the next one then adds its
+/// values to those rows directly, without building, encoding and hashing six points —
+/// a third of the writer's time per inference before.
+struct LastInference {
+    second: i64,
+    usage: bool,
+    sources: [Option<AttrValue>; 5],
+    rows: [usize; 6],
 }
 
 /// One aggregated `metrics` row.
@@ -472,13 +493,53 @@ impl MetricSeriesAgg {
     fn clear(&mut self) {
         self.index.clear();
         self.rows.clear();
+        self.last = None;
     }
 
-    fn add(&mut self, point: &MetricRecord) -> Result<(), serde_json::Error> {
-        let second = point
-            .timestamp
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(-1, |d| d.as_secs() as i64);
+    /// The points of an inference: as `add` of each of `metrics.measure_span(span)`.
+    fn add_inference(
+        &mut self,
+        metrics: &InferenceMetrics,
+        span: &SpanRecord,
+    ) -> Result<(), serde_json::Error> {
+        let usage = crate::layer::usage_of(&span.attributes);
+        let (values, n) = crate::metrics::point_values(usage, crate::metrics::duration_of(span));
+        let second = unix_second(span.end_time);
+        let sources = crate::metrics::label_sources(&span.attributes);
+        if let Some(last) = &self.last {
+            let same = last.second == second
+                && last.usage == usage.is_some()
+                && last
+                    .sources
+                    .iter()
+                    .zip(&sources)
+                    .all(|(a, b)| a.as_ref() == *b);
+            if same {
+                for (&row, value) in last.rows.iter().zip(values).take(n) {
+                    let row = &mut self.rows[row];
+                    row.sum += value;
+                    row.count += 1;
+                    row.latest = row.latest.max(span.end_time);
+                }
+                return Ok(());
+            }
+        }
+        let mut rows = [0; 6];
+        for (i, point) in metrics.measure_span(span).iter().enumerate() {
+            rows[i] = self.add(point)?;
+        }
+        self.last = Some(LastInference {
+            second,
+            usage: usage.is_some(),
+            sources: sources.map(|v| v.cloned()),
+            rows,
+        });
+        Ok(())
+    }
+
+    /// Add one point to its series' row; returns the row's index.
+    fn add(&mut self, point: &MetricRecord) -> Result<usize, serde_json::Error> {
+        let second = unix_second(point.timestamp);
         let key = &mut self.key;
         key.clear();
         key.extend_from_slice(&second.to_le_bytes());
@@ -499,9 +560,11 @@ impl MetricSeriesAgg {
                 row.sum += point.value;
                 row.count += 1;
                 row.latest = row.latest.max(point.timestamp);
+                Ok(i)
             }
             None => {
-                self.index.insert(key.clone(), self.rows.len());
+                let i = self.rows.len();
+                self.index.insert(key.clone(), i);
                 self.rows.push(MetricRow {
                     name: point.name.clone(),
                     instrument: point.instrument,
@@ -514,9 +577,9 @@ impl MetricSeriesAgg {
                     trace_id: point.trace_id,
                     span_id: point.span_id,
                 });
+                Ok(i)
             }
         }
-        Ok(())
     }
 
     fn insert_all(&self, stmt: &mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<()> {
@@ -538,6 +601,12 @@ impl MetricSeriesAgg {
         }
         Ok(())
     }
+}
+
+/// The whole seconds since the Unix epoch (-1 before it): a metric row's time bucket.
+fn unix_second(t: SystemTime) -> i64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(-1, |d| d.as_secs() as i64)
 }
 
 fn aggregate(traces: &mut FxHashMap<TraceId, TraceAgg>, span: &SpanRecord) {
@@ -859,6 +928,80 @@ mod tests {
                 serde_json::to_string(value).unwrap()
             );
         }
+    }
+
+    #[test]
+    fn inference_points_summed_per_series_as_the_general_path_sums_them() {
+        // Consecutive inferences that share their series (the fast path) and ones that
+        // do not: another second, model, error, no usage, a number where text was.
+        let metrics = Arc::new(crate::metrics::InferenceMetrics::new("llama_stack"));
+        let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let mut items = Vec::new();
+        for i in 0..40u64 {
+            let mut attributes = vec![
+                ("gen_ai.operation.name", AttrValue::Str("chat".into())),
+                ("gen_ai.provider.name", AttrValue::Str("ollama".into())),
+                (
+                    "gen_ai.request.model",
+                    AttrValue::Str(if i % 7 < 5 { "a" } else { "b" }.into()),
+                ),
+            ];
+            if i % 9 != 4 {
+                attributes.push(("gen_ai.usage.input_tokens", AttrValue::U64(i)));
+                attributes.push(("gen_ai.usage.output_tokens", AttrValue::U64(2 * i + 1)));
+            }
+            if i % 11 == 3 {
+                attributes.push(("error.type", AttrValue::Str("Timeout".into())));
+            }
+            if i == 20 {
+                attributes[2].1 = AttrValue::U64(7);
+            }
+            let mut s = S::new(TraceId::random(), None, "chat a");
+            s.attributes = attributes;
+            s.start = base + Duration::from_millis(i * 150);
+            s.ms = 40 + i;
+            let mut record = s.record();
+            Arc::get_mut(&mut record).unwrap().category = SpanCategory::Inference;
+            items.push(Telemetry::Inference(record, metrics.clone()));
+        }
+        let general: Vec<Telemetry> = items
+            .iter()
+            .map(|item| Telemetry::Metrics(item.metrics().unwrap().into_owned().into()))
+            .collect();
+        let rows = |items: &[Telemetry], name: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(name);
+            open(&path).write_batch(items).unwrap();
+            reader(&path)
+                .prepare(
+                    "SELECT name, instrument, unit, value, count, timestamp, attributes, \
+                     trace_id, span_id FROM metrics ORDER BY id",
+                )
+                .unwrap()
+                .query_map([], |r| {
+                    Ok(format!(
+                        "{:?}",
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, f64>(3)?,
+                            r.get::<_, i64>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
+                            r.get::<_, String>(8)?,
+                        )
+                    ))
+                })
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+        };
+        let fast = rows(&items, "fast.db");
+        assert_eq!(fast, rows(&general, "general.db"));
+        // Several series and seconds, and fewer rows than points.
+        assert!(fast.len() > 12 && fast.len() < 200, "{}", fast.len());
     }
 
     #[test]
