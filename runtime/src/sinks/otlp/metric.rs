@@ -16,7 +16,9 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use super::{build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime};
+use super::{
+    build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime, RetryUnlessDown,
+};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::{
     OPERATION_DURATION, OPERATION_DURATION_BUCKETS, TOKEN_USAGE, TOKEN_USAGE_BUCKETS,
@@ -49,10 +51,12 @@ impl MetricWriter {
     pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
         let target = config.otlp().target(Signal::Metrics)?;
         let rt = ExportRuntime::new(SinkKind::OtelMetric)?;
-        let inner = build_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
-            sink: SinkKind::OtelMetric,
-            reason,
-        })?;
+        let inner = RetryUnlessDown::build(|retry| build_exporter(&target, &rt, retry)).map_err(
+            |reason| ConfigError::SinkStart {
+                sink: SinkKind::OtelMetric,
+                reason,
+            },
+        )?;
         let handle = rt.handle().cloned().ok_or_else(|| ConfigError::SinkStart {
             sink: SinkKind::OtelMetric,
             reason: "its I/O thread is not running".into(),
@@ -171,6 +175,7 @@ pub(crate) fn description(name: &str) -> String {
 fn build_exporter(
     target: &ExportTarget,
     rt: &ExportRuntime,
+    retry: opentelemetry_otlp::RetryPolicy,
 ) -> Result<opentelemetry_otlp::MetricExporter, String> {
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
@@ -180,6 +185,7 @@ fn build_exporter(
                 .with_tonic()
                 .with_temporality(Temporality::Cumulative),
             target,
+            retry,
         )
         .build(),
         OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
@@ -187,6 +193,7 @@ fn build_exporter(
                 .with_http()
                 .with_temporality(Temporality::Cumulative),
             target,
+            retry,
         )
         .build(),
     };
@@ -229,7 +236,7 @@ impl BatchWriter for MetricWriter {
 /// its own thread, outside any runtime: the future is driven here, bounded in time, and
 /// the outcome reported through [`ExportHealth`].
 struct RuntimeExporter {
-    inner: opentelemetry_otlp::MetricExporter,
+    inner: RetryUnlessDown<opentelemetry_otlp::MetricExporter>,
     handle: tokio::runtime::Handle,
     limit: Duration,
     health: Arc<ExportHealth>,
@@ -243,27 +250,31 @@ impl PushMetricExporter for RuntimeExporter {
         // The reader's thread: whatever the HTTP/gRPC stacks trace here is ignored.
         super::mark_thread_internal();
         let limit = self.limit;
+        let exporter = self.inner.current();
         let outcome = self
             .handle
-            .block_on(async { tokio::time::timeout(limit, self.inner.export(metrics)).await });
+            .block_on(async { tokio::time::timeout(limit, exporter.export(metrics)).await });
         let result = match outcome {
             Ok(r) => r,
             Err(_) => Err(OTelSdkError::Timeout(limit)),
         };
+        self.inner.exported(result.is_ok());
         self.health
             .record(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         std::future::ready(result)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
+        self.inner.current().force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
+        let [a, b] = self.inner.each();
+        let first = a.shutdown_with_timeout(timeout);
+        b.shutdown_with_timeout(timeout).and(first)
     }
 
     fn temporality(&self) -> Temporality {
-        self.inner.temporality()
+        self.inner.current().temporality()
     }
 }

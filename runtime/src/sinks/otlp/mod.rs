@@ -151,13 +151,68 @@ impl ExportHealth {
     }
 }
 
-/// Endpoint, timeout and headers (as gRPC metadata) of a tonic exporter builder; the
-/// same for spans and metrics.
-pub(crate) fn grpc_target<B>(builder: B, target: &ExportTarget) -> B
+/// One sink's exporter, built twice: with the OTLP retry policy (the SDK's recommended
+/// one: up to 3 retries, backing off from 100 ms to 1.6 s) while the collector answers,
+/// and with a single attempt while it does not. Without the second, every export during
+/// an outage waited out the whole backoff (~0.8 s with no collector listening), so a full
+/// queue took the guard's 10-second bound to drain and an application with an
+/// unreachable collector took seconds longer to exit. The first export that succeeds
+/// goes back to retrying.
+pub(crate) struct RetryUnlessDown<E> {
+    with_retries: E,
+    single_attempt: E,
+    down: AtomicBool,
+}
+
+impl<E> RetryUnlessDown<E> {
+    /// `build(retry_policy)` builds one exporter.
+    pub(crate) fn build<Err>(
+        mut build: impl FnMut(opentelemetry_otlp::RetryPolicy) -> Result<E, Err>,
+    ) -> Result<Self, Err> {
+        Ok(RetryUnlessDown {
+            with_retries: build(opentelemetry_otlp::RetryPolicy::recommended())?,
+            single_attempt: build(opentelemetry_otlp::RetryPolicy::disabled())?,
+            down: AtomicBool::new(false),
+        })
+    }
+
+    /// The exporter for the next export.
+    pub(crate) fn current(&self) -> &E {
+        if self.down.load(Ordering::Relaxed) {
+            &self.single_attempt
+        } else {
+            &self.with_retries
+        }
+    }
+
+    /// How the last export went.
+    pub(crate) fn exported(&self, ok: bool) {
+        self.down.store(!ok, Ordering::Relaxed);
+    }
+
+    /// Both exporters, for what applies to each (shutdown, resource).
+    pub(crate) fn both(&mut self) -> [&mut E; 2] {
+        [&mut self.with_retries, &mut self.single_attempt]
+    }
+
+    /// Both exporters, shared.
+    pub(crate) fn each(&self) -> [&E; 2] {
+        [&self.with_retries, &self.single_attempt]
+    }
+}
+
+/// Endpoint, timeout, headers (as gRPC metadata) and retry policy of a tonic exporter
+/// builder; the same for spans and metrics.
+pub(crate) fn grpc_target<B>(
+    builder: B,
+    target: &ExportTarget,
+    retry: opentelemetry_otlp::RetryPolicy,
+) -> B
 where
     B: opentelemetry_otlp::WithExportConfig + opentelemetry_otlp::WithTonicConfig,
 {
     builder
+        .with_retry_policy(retry)
         .with_endpoint(target.endpoint.clone())
         .with_timeout(target.timeout)
         .with_metadata(
@@ -167,12 +222,17 @@ where
         )
 }
 
-/// Protocol, endpoint, timeout and headers of an HTTP exporter builder.
-pub(crate) fn http_target<B>(builder: B, target: &ExportTarget) -> B
+/// Protocol, endpoint, timeout, headers and retry policy of an HTTP exporter builder.
+pub(crate) fn http_target<B>(
+    builder: B,
+    target: &ExportTarget,
+    retry: opentelemetry_otlp::RetryPolicy,
+) -> B
 where
     B: opentelemetry_otlp::WithExportConfig + opentelemetry_otlp::WithHttpConfig,
 {
     builder
+        .with_retry_policy(retry)
         .with_protocol(match target.protocol {
             crate::otlp_config::OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
             _ => opentelemetry_otlp::Protocol::HttpBinary,

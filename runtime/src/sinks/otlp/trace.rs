@@ -13,7 +13,9 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 
-use super::{build_error, describe, grpc_target, http_target, resource, ExportRuntime};
+use super::{
+    build_error, describe, grpc_target, http_target, resource, ExportRuntime, RetryUnlessDown,
+};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
 use crate::pipeline::{BatchWriter, WriteError};
@@ -24,7 +26,7 @@ use crate::record::{
 /// Exports spans over OTLP from the sink's worker thread.
 pub(crate) struct TraceWriter {
     // Declared before the runtime: dropped while its I/O thread still runs.
-    exporter: opentelemetry_otlp::SpanExporter,
+    exporter: RetryUnlessDown<opentelemetry_otlp::SpanExporter>,
     rt: ExportRuntime,
     scope: InstrumentationScope,
     target: ExportTarget,
@@ -36,12 +38,15 @@ impl TraceWriter {
     pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
         let target = config.otlp().target(Signal::Traces)?;
         let rt = ExportRuntime::new(SinkKind::OtelTrace)?;
-        let mut exporter =
-            build_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
+        let mut exporter = RetryUnlessDown::build(|retry| build_exporter(&target, &rt, retry))
+            .map_err(|reason| ConfigError::SinkStart {
                 sink: SinkKind::OtelTrace,
                 reason,
             })?;
-        exporter.set_resource(&resource(config));
+        let resource = resource(config);
+        for e in exporter.both() {
+            e.set_resource(&resource);
+        }
         Ok(TraceWriter {
             exporter,
             rt,
@@ -61,6 +66,7 @@ pub(crate) fn scope() -> InstrumentationScope {
 fn build_exporter(
     target: &ExportTarget,
     rt: &ExportRuntime,
+    retry: opentelemetry_otlp::RetryPolicy,
 ) -> Result<opentelemetry_otlp::SpanExporter, String> {
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
@@ -68,11 +74,13 @@ fn build_exporter(
         OtlpProtocol::Grpc => grpc_target(
             opentelemetry_otlp::SpanExporter::builder().with_tonic(),
             target,
+            retry,
         )
         .build(),
         OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
             opentelemetry_otlp::SpanExporter::builder().with_http(),
             target,
+            retry,
         )
         .build(),
     };
@@ -94,11 +102,12 @@ impl BatchWriter for TraceWriter {
         // The exporter bounds each request by the timeout; this bounds everything else
         // (a collector that accepts connections and never answers).
         let limit = self.target.timeout + Duration::from_millis(500);
-        let exporter = &self.exporter;
+        let exporter = self.exporter.current();
         let outcome = self
             .rt
             .block_on(async move { tokio::time::timeout(limit, exporter.export(spans)).await })
             .ok_or("the exporter is shut down")?;
+        self.exporter.exported(matches!(outcome, Ok(Ok(()))));
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!(
@@ -113,9 +122,9 @@ impl BatchWriter for TraceWriter {
     }
 
     fn shutdown(&mut self) {
-        let _ = self
-            .exporter
-            .shutdown_with_timeout(Duration::from_millis(500));
+        for e in self.exporter.both() {
+            let _ = e.shutdown_with_timeout(Duration::from_millis(500));
+        }
         self.rt.shutdown();
     }
 }
@@ -323,6 +332,43 @@ mod tests {
         }))
     }
 
+    #[test]
+    fn an_unreachable_collector_costs_one_attempt_per_batch_after_the_first_failure() {
+        // A "collector" that hangs up on every connection: each export attempt is one
+        // accepted connection.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = attempts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        let vars = [
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000".to_owned()),
+        ];
+        let config = TelemetryConfig::from_lookup(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        let mut writer = TraceWriter::new(&config).unwrap();
+        let seen = || attempts.load(std::sync::atomic::Ordering::SeqCst);
+        // The first failure is retried, as the OTLP retry policy says (3 retries)...
+        assert!(writer.write_batch(&[span("a")]).is_err());
+        assert_eq!(seen(), 4);
+        // ...later ones, while nothing answers, are tried once each.
+        assert!(writer.write_batch(&[span("b")]).is_err());
+        assert_eq!(seen(), 5);
+        assert!(writer.write_batch(&[span("c")]).is_err());
+        assert_eq!(seen(), 6);
+        writer.shutdown();
+    }
     #[test]
     fn https_endpoints_speak_tls_over_both_transports() {
         for protocol in ["http/protobuf", "grpc"] {
