@@ -591,9 +591,16 @@ fn search_and_stats() {
 fn prune_deletes_old_traces_spans_events_and_metrics() {
     let fx = Fixture::new();
     let report = prune(&fx.path, Duration::from_secs(86_400)).unwrap();
+    // Trace C: one inference span, its log and its three (derived) token metric events.
     assert_eq!(
         (report.traces, report.spans, report.events, report.metrics),
-        (1, 1, 1, 1)
+        (1, 1, 4, 1)
+    );
+    assert_eq!(
+        fx.count(&format!(
+            "SELECT COUNT(*) FROM span_events WHERE trace_id = '{C}'"
+        )),
+        0
     );
     assert_eq!(
         fx.count(&format!(

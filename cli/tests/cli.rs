@@ -266,7 +266,7 @@ fn prune_on_demand() {
     let out = ok(&fx.path, &["prune", "--older-than", "7d"]);
     assert_eq!(
         out.trim(),
-        "Deleted 1 traces (1 spans, 1 events) and 1 metric points older than 7d."
+        "Deleted 1 traces (1 spans, 4 events) and 1 metric points older than 7d."
     );
     let v = json(&fx.path, &["prune", "--older-than", "1h"]);
     assert_eq!(

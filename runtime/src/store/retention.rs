@@ -166,10 +166,15 @@ pub(crate) fn prune_chunk(
             rows.collect::<Result<_, _>>()?
         };
         more |= ids.len() == CHUNK_TRACES;
+        // The token metric events the `span_events` view derives from the spans go with
+        // them; they count as deleted events, as when they were stored (schema < 3).
+        let mut derived =
+            tx.prepare_cached("SELECT count(*) FROM span_token_events WHERE trace_id = ?1")?;
         let mut spans = tx.prepare_cached("DELETE FROM spans WHERE trace_id = ?1")?;
         let mut events = tx.prepare_cached("DELETE FROM span_logs WHERE trace_id = ?1")?;
         let mut traces = tx.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")?;
         for id in &ids {
+            report.events += derived.query_row([id], |r| r.get::<_, u64>(0))?;
             report.spans += spans.execute([id])? as u64;
             report.events += events.execute([id])? as u64;
             report.traces += traces.execute([id])? as u64;
