@@ -16,9 +16,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use super::{
-    build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime, RetryUnlessDown,
-};
+use super::{build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::{
     OPERATION_DURATION, OPERATION_DURATION_BUCKETS, TOKEN_USAGE, TOKEN_USAGE_BUCKETS,
@@ -51,12 +49,10 @@ impl MetricWriter {
     pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
         let target = config.otlp().target(Signal::Metrics)?;
         let rt = ExportRuntime::new(SinkKind::OtelMetric)?;
-        let inner = RetryUnlessDown::build(|retry| build_exporter(&target, &rt, retry)).map_err(
-            |reason| ConfigError::SinkStart {
-                sink: SinkKind::OtelMetric,
-                reason,
-            },
-        )?;
+        let inner = build_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
+            sink: SinkKind::OtelMetric,
+            reason,
+        })?;
         let handle = rt.handle().cloned().ok_or_else(|| ConfigError::SinkStart {
             sink: SinkKind::OtelMetric,
             reason: "its I/O thread is not running".into(),
@@ -175,7 +171,6 @@ pub(crate) fn description(name: &str) -> String {
 fn build_exporter(
     target: &ExportTarget,
     rt: &ExportRuntime,
-    retry: opentelemetry_otlp::RetryPolicy,
 ) -> Result<opentelemetry_otlp::MetricExporter, String> {
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
@@ -185,7 +180,9 @@ fn build_exporter(
                 .with_tonic()
                 .with_temporality(Temporality::Cumulative),
             target,
-            retry,
+            // Exports are rare (each interval, or a flush), and cumulative: the SDK's
+            // recommended retries cost nothing to keep here.
+            opentelemetry_otlp::RetryPolicy::recommended(),
         )
         .build(),
         OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
@@ -193,7 +190,9 @@ fn build_exporter(
                 .with_http()
                 .with_temporality(Temporality::Cumulative),
             target,
-            retry,
+            // Exports are rare (each interval, or a flush), and cumulative: the SDK's
+            // recommended retries cost nothing to keep here.
+            opentelemetry_otlp::RetryPolicy::recommended(),
         )
         .build(),
     };
@@ -236,7 +235,7 @@ impl BatchWriter for MetricWriter {
 /// its own thread, outside any runtime: the future is driven here, bounded in time, and
 /// the outcome reported through [`ExportHealth`].
 struct RuntimeExporter {
-    inner: RetryUnlessDown<opentelemetry_otlp::MetricExporter>,
+    inner: opentelemetry_otlp::MetricExporter,
     handle: tokio::runtime::Handle,
     limit: Duration,
     health: Arc<ExportHealth>,
@@ -250,31 +249,27 @@ impl PushMetricExporter for RuntimeExporter {
         // The reader's thread: whatever the HTTP/gRPC stacks trace here is ignored.
         super::mark_thread_internal();
         let limit = self.limit;
-        let exporter = self.inner.current();
         let outcome = self
             .handle
-            .block_on(async { tokio::time::timeout(limit, exporter.export(metrics)).await });
+            .block_on(async { tokio::time::timeout(limit, self.inner.export(metrics)).await });
         let result = match outcome {
             Ok(r) => r,
             Err(_) => Err(OTelSdkError::Timeout(limit)),
         };
-        self.inner.exported(result.is_ok());
         self.health
             .record(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         std::future::ready(result)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.inner.current().force_flush()
+        self.inner.force_flush()
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let [a, b] = self.inner.each();
-        let first = a.shutdown_with_timeout(timeout);
-        b.shutdown_with_timeout(timeout).and(first)
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn temporality(&self) -> Temporality {
-        self.inner.current().temporality()
+        self.inner.temporality()
     }
 }

@@ -12,7 +12,7 @@ pub(crate) mod trace;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
@@ -151,17 +151,33 @@ impl ExportHealth {
     }
 }
 
-/// One sink's exporter, built twice: with the OTLP retry policy (the SDK's recommended
+/// The retry policy of an export while the collector is down: 2 retries, 50 then 100 ms
+/// apart.
+fn probe_policy() -> opentelemetry_otlp::RetryPolicy {
+    opentelemetry_otlp::RetryPolicy::disabled()
+        .with_max_retries(2)
+        .with_initial_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_millis(100))
+}
+
+/// How long an exporter whose collector did not answer waits before it tries again.
+pub(crate) const RETRY_DOWN_AFTER: Duration = Duration::from_secs(1);
+
+/// The span exporter, built twice: with the OTLP retry policy (the SDK's recommended
 /// one: up to 3 retries, backing off from 100 ms to 1.6 s) while the collector answers,
-/// and with a single attempt while it does not. Without the second, every export during
-/// an outage waited out the whole backoff (~0.8 s with no collector listening), so a full
-/// queue took the guard's 10-second bound to drain and an application with an
-/// unreachable collector took seconds longer to exit. The first export that succeeds
-/// goes back to retrying.
+/// and with a short one ([`probe_policy`]: 2 retries within ~150 ms, enough for a
+/// collector that is just starting) once it has not. While it does not answer, the span
+/// exporter attempts at most once per [`RETRY_DOWN_AFTER`]; in between, batches fail at
+/// once (counted as failed), without being converted or sent. Before, every export during an
+/// outage waited out the whole backoff (~0.8 s with no collector listening): a full queue
+/// took the guard's 10-second bound to drain, and an application whose collector was
+/// unreachable took seconds longer to exit. The first export that succeeds goes back to
+/// retrying.
 pub(crate) struct RetryUnlessDown<E> {
     with_retries: E,
-    single_attempt: E,
-    down: AtomicBool,
+    probing: E,
+    // While the collector does not answer: when the next attempt may be made.
+    next_attempt: std::cell::Cell<Option<Instant>>,
 }
 
 impl<E> RetryUnlessDown<E> {
@@ -171,33 +187,31 @@ impl<E> RetryUnlessDown<E> {
     ) -> Result<Self, Err> {
         Ok(RetryUnlessDown {
             with_retries: build(opentelemetry_otlp::RetryPolicy::recommended())?,
-            single_attempt: build(opentelemetry_otlp::RetryPolicy::disabled())?,
-            down: AtomicBool::new(false),
+            probing: build(probe_policy())?,
+            next_attempt: std::cell::Cell::new(None),
         })
     }
 
-    /// The exporter for the next export.
-    pub(crate) fn current(&self) -> &E {
-        if self.down.load(Ordering::Relaxed) {
-            &self.single_attempt
-        } else {
-            &self.with_retries
+    /// The exporter for an export now, or how long until the next attempt may be made.
+    pub(crate) fn current(&self) -> Result<&E, Duration> {
+        match self.next_attempt.get() {
+            None => Ok(&self.with_retries),
+            Some(at) => match at.checked_duration_since(Instant::now()) {
+                Some(wait) if !wait.is_zero() => Err(wait),
+                _ => Ok(&self.probing),
+            },
         }
     }
 
-    /// How the last export went.
+    /// How the export just attempted went.
     pub(crate) fn exported(&self, ok: bool) {
-        self.down.store(!ok, Ordering::Relaxed);
+        self.next_attempt
+            .set((!ok).then(|| Instant::now() + RETRY_DOWN_AFTER));
     }
 
     /// Both exporters, for what applies to each (shutdown, resource).
     pub(crate) fn both(&mut self) -> [&mut E; 2] {
-        [&mut self.with_retries, &mut self.single_attempt]
-    }
-
-    /// Both exporters, shared.
-    pub(crate) fn each(&self) -> [&E; 2] {
-        [&self.with_retries, &self.single_attempt]
+        [&mut self.with_retries, &mut self.probing]
     }
 }
 

@@ -89,6 +89,14 @@ fn build_exporter(
 
 impl BatchWriter for TraceWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
+        let exporter = self.exporter.current().map_err(|wait| {
+            format!(
+                "cannot export {}: it did not answer the last attempt; the next one is in \
+                 {} ms",
+                self.what,
+                wait.as_millis()
+            )
+        })?;
         let spans: Vec<SpanData> = batch
             .iter()
             .filter_map(|item| {
@@ -102,7 +110,6 @@ impl BatchWriter for TraceWriter {
         // The exporter bounds each request by the timeout; this bounds everything else
         // (a collector that accepts connections and never answers).
         let limit = self.target.timeout + Duration::from_millis(500);
-        let exporter = self.exporter.current();
         let outcome = self
             .rt
             .block_on(async move { tokio::time::timeout(limit, exporter.export(spans)).await })
@@ -333,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unreachable_collector_costs_one_attempt_per_batch_after_the_first_failure() {
+    fn an_unreachable_collector_is_tried_once_a_second_after_the_first_failure() {
         // A "collector" that hangs up on every connection: each export attempt is one
         // accepted connection.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -362,11 +369,16 @@ mod tests {
         // The first failure is retried, as the OTLP retry policy says (3 retries)...
         assert!(writer.write_batch(&[span("a")]).is_err());
         assert_eq!(seen(), 4);
-        // ...later ones, while nothing answers, are tried once each.
-        assert!(writer.write_batch(&[span("b")]).is_err());
-        assert_eq!(seen(), 5);
+        // ...then, while nothing answers, batches fail without an attempt...
+        let err = writer.write_batch(&[span("b")]).unwrap_err().to_string();
+        assert!(err.contains("did not answer the last attempt"), "{err}");
+        assert_eq!(seen(), 4);
+        // ...until the next attempt is due: a short one (2 retries).
+        std::thread::sleep(super::super::RETRY_DOWN_AFTER + Duration::from_millis(50));
         assert!(writer.write_batch(&[span("c")]).is_err());
-        assert_eq!(seen(), 6);
+        assert_eq!(seen(), 7);
+        assert!(writer.write_batch(&[span("d")]).is_err());
+        assert_eq!(seen(), 7);
         writer.shutdown();
     }
     #[test]
