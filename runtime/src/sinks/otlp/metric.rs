@@ -212,11 +212,12 @@ impl BatchWriter for MetricWriter {
         Ok(())
     }
 
-    /// Export now, if anything was recorded since the last time. A failed export is reported by the exporter (once per outage).
+    /// Export now, if anything was recorded since the last export that went through. A
+    /// failed export is reported by the exporter (once per outage), and the next flush
+    /// tries again.
     fn flush(&mut self) -> Result<(), WriteError> {
         if self.dirty && !self.shut_down {
-            self.dirty = false;
-            let _ = self.provider.force_flush();
+            self.dirty = self.provider.force_flush().is_err();
         }
         Ok(())
     }
