@@ -40,6 +40,11 @@
 //! summed per series and second within a batch ([`MetricSeriesAgg`], schema version 2),
 //! which had taken inference spans from ~20,000/s to ~33,000/s. Multi-row `INSERT`s for
 //! `span_events` (32 rows per statement) made no measurable difference and were dropped.
+//! Since schema version 3 an inference's three token metric events are not written at all
+//! (the `span_events` view derives them from the span row): 100,000 queued inferences drain
+//! in ~0.64 s instead of ~1.39 s. Alike consecutive inferences add to the previous one's
+//! metric rows without re-encoding ([`MetricSeriesAgg::add_inference`]), and trace rows are
+//! upserted in id order: ~0.54 s.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
