@@ -174,15 +174,16 @@ fn build_exporter(
 ) -> Result<opentelemetry_otlp::MetricExporter, String> {
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
+    // Exports are rare (each interval, or a flush) and cumulative: the SDK's recommended
+    // retries cost little here (unlike the span exporter's, see `RetryUnlessDown`).
+    let retry = opentelemetry_otlp::RetryPolicy::recommended();
     let built = match target.protocol {
         OtlpProtocol::Grpc => grpc_target(
             opentelemetry_otlp::MetricExporter::builder()
                 .with_tonic()
                 .with_temporality(Temporality::Cumulative),
             target,
-            // Exports are rare (each interval, or a flush), and cumulative: the SDK's
-            // recommended retries cost nothing to keep here.
-            opentelemetry_otlp::RetryPolicy::recommended(),
+            retry,
         )
         .build(),
         OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
@@ -190,9 +191,7 @@ fn build_exporter(
                 .with_http()
                 .with_temporality(Temporality::Cumulative),
             target,
-            // Exports are rare (each interval, or a flush), and cumulative: the SDK's
-            // recommended retries cost nothing to keep here.
-            opentelemetry_otlp::RetryPolicy::recommended(),
+            retry,
         )
         .build(),
     };

@@ -95,15 +95,19 @@ fn build_exporter(
 
 impl BatchWriter for TraceWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
-        let exporter = self.exporter.current().map_err(|wait| {
-            std::thread::sleep(wait.min(SKIPPED_BATCH_PAUSE));
-            format!(
-                "cannot export {}: it did not answer the last attempt; the next one is in \
-                 {} ms",
-                self.what,
-                wait.as_millis()
-            )
-        })?;
+        let exporter = match self.exporter.current() {
+            Ok(exporter) => exporter,
+            Err(wait) => {
+                std::thread::sleep(wait.min(SKIPPED_BATCH_PAUSE));
+                return Err(format!(
+                    "cannot export {}: it did not answer the last attempt; the next one is \
+                     in {} ms",
+                    self.what,
+                    wait.as_millis()
+                )
+                .into());
+            }
+        };
         let spans: Vec<SpanData> = batch
             .iter()
             .filter_map(|item| {
