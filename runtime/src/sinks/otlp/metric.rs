@@ -273,3 +273,36 @@ impl PushMetricExporter for RuntimeExporter {
         self.inner.temporality()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+    use std::time::SystemTime;
+
+    #[test]
+    fn a_flush_after_a_failed_export_tries_again() {
+        let (port, seen) = super::super::test_support::hang_up_collector();
+        let mut writer = MetricWriter::new(&super::super::test_support::config_for(port)).unwrap();
+        let point = MetricRecord {
+            name: Cow::Borrowed("llama_stack.tokens"),
+            instrument: Instrument::Counter,
+            unit: "{token}",
+            value: 7.0,
+            attributes: Vec::new(),
+            timestamp: SystemTime::now(),
+            trace_id: None,
+            span_id: None,
+        };
+        writer
+            .write_batch(&[Telemetry::Metrics(vec![point].into())])
+            .unwrap();
+        writer.flush().unwrap();
+        let after_first = seen();
+        assert!(after_first >= 1);
+        // Nothing recorded since, but nothing went through either: export again.
+        writer.flush().unwrap();
+        assert!(seen() > after_first, "{} attempts", seen());
+        writer.shutdown();
+    }
+}

@@ -12,7 +12,7 @@ pub(crate) mod trace;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
@@ -151,70 +151,6 @@ impl ExportHealth {
     }
 }
 
-/// The retry policy of an export while the collector is down: 2 retries, 50 then 100 ms
-/// apart.
-fn probe_policy() -> opentelemetry_otlp::RetryPolicy {
-    opentelemetry_otlp::RetryPolicy::disabled()
-        .with_max_retries(2)
-        .with_initial_delay(Duration::from_millis(50))
-        .with_max_delay(Duration::from_millis(100))
-}
-
-/// How long an exporter whose collector did not answer waits before it tries again.
-pub(crate) const RETRY_DOWN_AFTER: Duration = Duration::from_secs(1);
-
-/// The span exporter, built twice: with the OTLP retry policy (the SDK's recommended
-/// one: up to 3 retries, backing off from 100 ms to 1.6 s) while the collector answers,
-/// and with a short one ([`probe_policy`]: 2 retries within ~150 ms, enough for a
-/// collector that is just starting) once it has not. While it does not answer, the span
-/// exporter attempts at most once per [`RETRY_DOWN_AFTER`]; in between, batches fail at
-/// once (counted as failed), without being converted or sent. Before, every export during an
-/// outage waited out the whole backoff (~0.8 s with no collector listening): a full queue
-/// took the guard's 10-second bound to drain, and an application whose collector was
-/// unreachable took seconds longer to exit. The first export that succeeds goes back to
-/// retrying.
-pub(crate) struct RetryUnlessDown<E> {
-    with_retries: E,
-    probing: E,
-    // While the collector does not answer: when the next attempt may be made.
-    next_attempt: std::cell::Cell<Option<Instant>>,
-}
-
-impl<E> RetryUnlessDown<E> {
-    /// `build(retry_policy)` builds one exporter.
-    pub(crate) fn build<Err>(
-        mut build: impl FnMut(opentelemetry_otlp::RetryPolicy) -> Result<E, Err>,
-    ) -> Result<Self, Err> {
-        Ok(RetryUnlessDown {
-            with_retries: build(opentelemetry_otlp::RetryPolicy::recommended())?,
-            probing: build(probe_policy())?,
-            next_attempt: std::cell::Cell::new(None),
-        })
-    }
-
-    /// The exporter for an export now, or how long until the next attempt may be made.
-    pub(crate) fn current(&self) -> Result<&E, Duration> {
-        match self.next_attempt.get() {
-            None => Ok(&self.with_retries),
-            Some(at) => match at.checked_duration_since(Instant::now()) {
-                Some(wait) if !wait.is_zero() => Err(wait),
-                _ => Ok(&self.probing),
-            },
-        }
-    }
-
-    /// How the export just attempted went.
-    pub(crate) fn exported(&self, ok: bool) {
-        self.next_attempt
-            .set((!ok).then(|| Instant::now() + RETRY_DOWN_AFTER));
-    }
-
-    /// Both exporters, for what applies to each (shutdown, resource).
-    pub(crate) fn both(&mut self) -> [&mut E; 2] {
-        [&mut self.with_retries, &mut self.probing]
-    }
-}
-
 /// Endpoint, timeout, headers (as gRPC metadata) and retry policy of a tonic exporter
 /// builder; the same for spans and metrics.
 pub(crate) fn grpc_target<B>(
@@ -262,4 +198,42 @@ pub(crate) fn build_error(target: &ExportTarget, e: impl std::fmt::Display) -> S
         "cannot build the OTLP exporter for {}: {e}",
         describe(target)
     )
+}
+
+/// What the OTLP sinks' tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A "collector" on 127.0.0.1 that hangs up on every connection: its port, and how many
+    /// connections (export attempts) it has accepted.
+    pub(crate) fn hang_up_collector() -> (u16, impl Fn() -> usize) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        (port, move || attempts.load(Ordering::SeqCst))
+    }
+
+    /// A configuration that exports to `127.0.0.1:port` over HTTP.
+    pub(crate) fn config_for(port: u16) -> crate::config::TelemetryConfig {
+        let vars = [
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            ),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000".to_owned()),
+        ];
+        crate::config::TelemetryConfig::from_lookup(|k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        })
+        .unwrap()
+    }
 }

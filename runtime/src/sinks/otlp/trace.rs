@@ -4,7 +4,7 @@
 //! second set of ids.
 
 use std::borrow::Cow;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{
     Event, SpanContext, SpanId as OtelSpanId, SpanKind as OtelSpanKind, Status, TraceFlags,
@@ -13,15 +13,77 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 
-use super::{
-    build_error, describe, grpc_target, http_target, resource, ExportRuntime, RetryUnlessDown,
-};
+use super::{build_error, describe, grpc_target, http_target, resource, ExportRuntime};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
 use crate::pipeline::{BatchWriter, WriteError};
 use crate::record::{
     AttrValue, Attributes, LogBody, LogRecord, SpanKind, SpanRecord, SpanStatus, Telemetry,
 };
+
+/// The retry policy of an export while the collector is down: 2 retries, 50 then 100 ms
+/// apart.
+fn probe_policy() -> opentelemetry_otlp::RetryPolicy {
+    opentelemetry_otlp::RetryPolicy::disabled()
+        .with_max_retries(2)
+        .with_initial_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_millis(100))
+}
+
+/// How long an exporter whose collector did not answer waits before it tries again.
+pub(crate) const RETRY_DOWN_AFTER: Duration = Duration::from_secs(1);
+
+/// The span exporter, built twice: with the OTLP retry policy (the SDK's recommended
+/// one: up to 3 retries, backing off from 100 ms to 1.6 s) while the collector answers,
+/// and with a short one ([`probe_policy`]: 2 retries within ~150 ms, enough for a
+/// collector that is just starting) once it has not. While it does not answer, the span
+/// exporter attempts at most once per [`RETRY_DOWN_AFTER`]; in between, batches fail at
+/// once (counted as failed), without being converted or sent. Before, every export during an
+/// outage waited out the whole backoff (~0.8 s with no collector listening): a full queue
+/// took the guard's 10-second bound to drain, and an application whose collector was
+/// unreachable took seconds longer to exit. The first export that succeeds goes back to
+/// retrying.
+pub(crate) struct RetryUnlessDown<E> {
+    with_retries: E,
+    probing: E,
+    // While the collector does not answer: when the next attempt may be made.
+    next_attempt: std::cell::Cell<Option<Instant>>,
+}
+
+impl<E> RetryUnlessDown<E> {
+    /// `build(retry_policy)` builds one exporter.
+    pub(crate) fn build<Err>(
+        mut build: impl FnMut(opentelemetry_otlp::RetryPolicy) -> Result<E, Err>,
+    ) -> Result<Self, Err> {
+        Ok(RetryUnlessDown {
+            with_retries: build(opentelemetry_otlp::RetryPolicy::recommended())?,
+            probing: build(probe_policy())?,
+            next_attempt: std::cell::Cell::new(None),
+        })
+    }
+
+    /// The exporter for an export now, or how long until the next attempt may be made.
+    pub(crate) fn current(&self) -> Result<&E, Duration> {
+        match self.next_attempt.get() {
+            None => Ok(&self.with_retries),
+            Some(at) => match at.checked_duration_since(Instant::now()) {
+                Some(wait) if !wait.is_zero() => Err(wait),
+                _ => Ok(&self.probing),
+            },
+        }
+    }
+
+    /// How the export just attempted went.
+    pub(crate) fn exported(&self, ok: bool) {
+        self.next_attempt
+            .set((!ok).then(|| Instant::now() + RETRY_DOWN_AFTER));
+    }
+
+    /// Both exporters, for what applies to each (shutdown, resource).
+    pub(crate) fn both(&mut self) -> [&mut E; 2] {
+        [&mut self.with_retries, &mut self.probing]
+    }
+}
 
 /// How long the worker rests after a batch it did not send because the collector is down.
 /// Discarding at full speed kept a core busy and the queue's two ends bouncing between
@@ -352,31 +414,10 @@ mod tests {
 
     #[test]
     fn an_unreachable_collector_is_tried_once_a_second_after_the_first_failure() {
-        // A "collector" that hangs up on every connection: each export attempt is one
-        // accepted connection.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = attempts.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                drop(stream);
-            }
-        });
-        let vars = [
-            (
-                "OTEL_EXPORTER_OTLP_ENDPOINT",
-                format!("http://127.0.0.1:{port}"),
-            ),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "5000".to_owned()),
-        ];
-        let config = TelemetryConfig::from_lookup(|k| {
-            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-        })
-        .unwrap();
+        // Each export attempt is one accepted connection.
+        let (port, seen) = super::super::test_support::hang_up_collector();
+        let config = super::super::test_support::config_for(port);
         let mut writer = TraceWriter::new(&config).unwrap();
-        let seen = || attempts.load(std::sync::atomic::Ordering::SeqCst);
         // The first failure is retried, as the OTLP retry policy says (3 retries)...
         assert!(writer.write_batch(&[span("a")]).is_err());
         assert_eq!(seen(), 4);
@@ -385,13 +426,14 @@ mod tests {
         assert!(err.contains("did not answer the last attempt"), "{err}");
         assert_eq!(seen(), 4);
         // ...until the next attempt is due: a short one (2 retries).
-        std::thread::sleep(super::super::RETRY_DOWN_AFTER + Duration::from_millis(50));
+        std::thread::sleep(RETRY_DOWN_AFTER + Duration::from_millis(50));
         assert!(writer.write_batch(&[span("c")]).is_err());
         assert_eq!(seen(), 7);
         assert!(writer.write_batch(&[span("d")]).is_err());
         assert_eq!(seen(), 7);
         writer.shutdown();
     }
+
     #[test]
     fn https_endpoints_speak_tls_over_both_transports() {
         for protocol in ["http/protobuf", "grpc"] {
