@@ -41,7 +41,7 @@ use http::header::HeaderName;
 use http::{HeaderMap, HeaderValue};
 use tracing::Span;
 
-use crate::ids::{SpanId, TraceId};
+use crate::model::ids::{SpanId, TraceId};
 
 /// The `traceparent` header name.
 ///
@@ -110,7 +110,7 @@ pub fn inject(headers: &mut HeaderMap) {
 /// assert!(headers.contains_key("traceparent"));
 /// ```
 pub fn inject_span(span: &Span, headers: &mut HeaderMap) {
-    let Some((trace_id, span_id, tracestate)) = crate::layer::span_context(span) else {
+    let Some((trace_id, span_id, tracestate)) = crate::layer::lookups::span_context(span) else {
         return;
     };
     if let Ok(value) = HeaderValue::from_str(&format_traceparent(trace_id, span_id)) {
@@ -145,7 +145,7 @@ pub fn inject_span(span: &Span, headers: &mut HeaderMap) {
 /// assert!(value.starts_with("00-"));
 /// ```
 pub fn traceparent() -> Option<String> {
-    crate::layer::span_context(&Span::current()).map(|(t, s, _)| format_traceparent(t, s))
+    crate::layer::lookups::span_context(&Span::current()).map(|(t, s, _)| format_traceparent(t, s))
 }
 
 /// Read a W3C `traceparent` (and `tracestate`) from incoming `headers` and return a
@@ -222,7 +222,7 @@ pub fn span_from_traceparent(traceparent: &str, tracestate: Option<&str>) -> Spa
         .filter(|t| valid_tracestate(t))
         .unwrap_or("");
     tracing::info_span!(
-        target: crate::layer::REMOTE_PARENT_TARGET,
+        target: crate::layer::lookups::REMOTE_PARENT_TARGET,
         "remote_parent",
         trace_id = %trace_id,
         span_id = %span_id,

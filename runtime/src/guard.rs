@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, SinkStats};
 
 /// How long `flush()` and the final drain on drop may take before giving up on a sink.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,19 +79,4 @@ impl TelemetryStats {
     pub fn dropped(&self) -> u64 {
         self.sinks.iter().map(|s| s.dropped).sum()
     }
-}
-
-/// Counters of one sink. After a flush, `stored + dropped + failed == emitted`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct SinkStats {
-    /// Sink name.
-    pub name: &'static str,
-    /// Items offered to the sink (spans, metric batches, logs).
-    pub emitted: u64,
-    /// Items written.
-    pub stored: u64,
-    /// Items dropped because the queue was full (or the sink was shut down).
-    pub dropped: u64,
-    /// Items the sink tried to write and could not.
-    pub failed: u64,
 }

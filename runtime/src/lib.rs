@@ -39,37 +39,35 @@
 
 pub use llm_telemetry_macros::{instrument_agent_turn, instrument_inference, instrument_tool};
 
-mod config;
-mod event;
-mod guard;
-mod ids;
-mod layer;
-mod metrics;
-mod otlp_config;
-mod pipeline;
-mod record;
-mod sinks;
-mod usage;
-
-pub mod context;
-pub mod store;
+// Layers, lowest first; a module imports only from those above it in this list (a test,
+// `tests/layers.rs`, keeps it so). See the README's architecture section.
+mod model; // L0
+mod config; // L1
+mod event; // L1
+mod metrics; // L2
+mod pipeline; // L3
+pub mod store; // L4
+mod sinks; // L5
+mod layer; // L6
+pub mod context; // L7
+mod guard; // L7
+mod install; // L7
+mod instrument; // L7
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
-pub(crate) use __private as private;
 
-pub use config::{ConfigError, SinkKind, TelemetryConfig};
-pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredLogEvent};
-pub use guard::{SinkStats, TelemetryGuard, TelemetryStats};
-pub use ids::{InvalidId, SpanId, TraceId};
-pub use layer::TelemetryLayer;
-pub use otlp_config::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
-pub use record::{
-    AttrStr, AttrValue, Attributes, Instrument, LogBody, LogRecord, MetricRecord, Severity,
-    SpanCategory, SpanKind, SpanRecord, SpanStatus,
+pub use config::{
+    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, SinkKind, TelemetryConfig,
+    TelemetryConfigBuilder,
 };
-pub use usage::{record_usage, TokenUsage, Usage};
+pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredLogEvent};
+pub use guard::{TelemetryGuard, TelemetryStats};
+pub use instrument::record_usage;
+pub use layer::TelemetryLayer;
+pub use model::{InvalidId, Severity, SpanId, SpanStatus, TokenUsage, TraceId, Usage};
+pub use pipeline::SinkStats;
 
 /// Install llm-telemetry as the global `tracing` subscriber, configured from the
 /// environment (`TELEMETRY_SINKS`, `TELEMETRY_SQLITE_DB_PATH`, ...).
@@ -104,5 +102,5 @@ pub fn layer<S>(
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    layer::build(config)
+    install::layer(config)
 }

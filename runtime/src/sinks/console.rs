@@ -7,24 +7,30 @@
 
 use std::io::Write;
 
-use crate::pipeline::{BatchWriter, WriteError};
-use crate::record::{LogBody, LogRecord, SpanRecord, SpanStatus, Telemetry};
+use crate::metrics::InferenceMetrics;
+use crate::model::log::{LogBody, LogRecord};
+use crate::model::span::SpanRecord;
+use crate::model::vocab::SpanStatus;
+use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 
 /// Writes lines to a stream (stderr by default, so the application's stdout is its own).
 pub(crate) struct ConsoleWriter {
     out: Box<dyn Write + Send>,
     color: bool,
     line: String,
+    // An inference's token events are shown as its metric line.
+    metrics: InferenceMetrics,
 }
 
 impl ConsoleWriter {
-    pub fn stderr() -> Self {
+    pub fn stderr(metrics: InferenceMetrics) -> Self {
         use std::io::IsTerminal;
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         ConsoleWriter {
             out: Box::new(std::io::stderr()),
             color,
             line: String::with_capacity(256),
+            metrics,
         }
     }
 
@@ -34,6 +40,7 @@ impl ConsoleWriter {
             out,
             color: false,
             line: String::new(),
+            metrics: InferenceMetrics::new("llama_stack"),
         }
     }
 
@@ -171,8 +178,9 @@ impl BatchWriter for ConsoleWriter {
         let mut text = String::new();
         for item in batch {
             match item {
-                Telemetry::Span(span) | Telemetry::Inference(span, _) => {
-                    self.span_line(span, &item.derived_events());
+                Telemetry::Span(span) | Telemetry::Inference(span) => {
+                    let derived = item.derived_events(&self.metrics);
+                    self.span_line(span, &derived);
                     text.push_str(&self.line);
                 }
                 Telemetry::Log(log) => log_line(&mut text, log),
@@ -193,7 +201,7 @@ impl BatchWriter for ConsoleWriter {
 
 /// `HH:MM:SS.mmm` UTC.
 fn clock(t: std::time::SystemTime) -> String {
-    let ts = crate::record::sqlite_timestamp(t);
+    let ts = crate::model::time::sqlite_timestamp(t);
     ts.get(11..23).unwrap_or(&ts).to_owned()
 }
 
@@ -223,8 +231,8 @@ fn one_line(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{SpanId, TraceId};
-    use crate::record::{AttrValue, SpanCategory, SpanKind};
+    use crate::model::ids::{SpanId, TraceId};
+    use crate::model::{AttrValue, SpanCategory, SpanKind};
     use std::borrow::Cow;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, SystemTime};

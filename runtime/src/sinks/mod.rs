@@ -10,6 +10,7 @@ mod wal_checkpointer;
 use std::path::PathBuf;
 
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
+use crate::metrics::InferenceMetrics;
 use crate::pipeline::{Accepts, BatchWriter, QueueOptions, SinkHandle};
 
 /// Start every sink the configuration enables. Fails before starting anything
@@ -28,7 +29,7 @@ pub(crate) fn start(
         let name = kind.as_str();
         pending.push(match kind {
             SinkKind::Console => {
-                deferred(name, Accepts::ALL, queue, console::ConsoleWriter::stderr())
+                deferred(name, Accepts::ALL, queue, console::ConsoleWriter::stderr(InferenceMetrics::new(config.metric_namespace())))
             }
             SinkKind::Sqlite => {
                 let writer = sqlite::SqliteWriter::open(config.sqlite_db_path(), config)?;

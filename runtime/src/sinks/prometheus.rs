@@ -18,15 +18,21 @@ use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Metric, Registry, Unit};
 
 use crate::config::{ConfigError, TelemetryConfig};
-use crate::metrics::{OPERATION_DURATION, TOKEN_USAGE};
-use crate::pipeline::{warn_stderr, BatchWriter, WriteError};
-use crate::record::{Instrument, MetricRecord, Telemetry};
-use crate::sinks::otlp::metric::{description, histogram_buckets};
+use crate::metrics::instruments::{
+    description, histogram_buckets, llama_stack_counters, OPERATION_DURATION, SECONDS_UNIT,
+    TOKEN_UNIT, TOKEN_USAGE,
+};
+use crate::metrics::prometheus_names::sanitize;
+use crate::metrics::InferenceMetrics;
+use crate::model::diag::warn_stderr;
+use crate::model::metric::MetricRecord;
+use crate::model::suppress::mark_thread_internal;
+use crate::model::vocab::Instrument;
+use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 
 type Labels = Vec<(String, String)>;
 
@@ -47,7 +53,6 @@ enum Fam {
     U64Counter(Family<Labels, Counter<u64>>),
     F64Counter(Family<Labels, Counter<f64, AtomicU64>>),
     Histogram(Family<Labels, Histogram, Buckets>),
-    Gauge(Family<Labels, Gauge<f64, AtomicU64>>),
 }
 
 /// Updates the metric families on the sink's worker; a server thread encodes them.
@@ -55,6 +60,7 @@ pub(crate) struct PrometheusWriter {
     registry: Arc<Mutex<Registry>>,
     families: HashMap<String, Fam>,
     server: Option<Server>,
+    metrics: InferenceMetrics,
 }
 
 impl PrometheusWriter {
@@ -72,15 +78,15 @@ impl PrometheusWriter {
             registry: registry.clone(),
             families: HashMap::new(),
             server: None,
+            metrics: InferenceMetrics::new(config.metric_namespace()),
         };
         // Register the standard families up front (they appear in the exposition once
         // they have a sample), so their order is stable.
-        let ns = config.metric_namespace();
-        for name in ["prompt_tokens", "completion_tokens", "tokens"] {
-            writer.family(&format!("{ns}.{name}"), Instrument::Counter, "{token}");
+        for name in llama_stack_counters(config.metric_namespace()) {
+            writer.family(&name, Instrument::Counter, TOKEN_UNIT);
         }
-        writer.family(TOKEN_USAGE, Instrument::Histogram, "{token}");
-        writer.family(OPERATION_DURATION, Instrument::Histogram, "s");
+        writer.family(TOKEN_USAGE, Instrument::Histogram, TOKEN_UNIT);
+        writer.family(OPERATION_DURATION, Instrument::Histogram, SECONDS_UNIT);
         writer.server =
             Some(
                 Server::start(listener, registry).map_err(|e| ConfigError::Invalid {
@@ -98,12 +104,11 @@ impl PrometheusWriter {
         let registry = &self.registry;
         self.families.entry(name.to_owned()).or_insert_with(|| {
             let family = match instrument {
-                Instrument::Counter if unit == "{token}" => Fam::U64Counter(Family::default()),
+                Instrument::Counter if unit == TOKEN_UNIT => Fam::U64Counter(Family::default()),
                 Instrument::Counter => Fam::F64Counter(Family::default()),
                 Instrument::Histogram => Fam::Histogram(Family::new_with_constructor(Buckets(
                     histogram_buckets(name, unit).unwrap_or(&DEFAULT_BUCKETS),
                 ))),
-                Instrument::Gauge => Fam::Gauge(Family::default()),
             };
             let prom_name = sanitize(name);
             let help = description(name);
@@ -117,7 +122,6 @@ impl PrometheusWriter {
                     Fam::U64Counter(f) => register(&mut r, prom_name, help, unit, f.clone()),
                     Fam::F64Counter(f) => register(&mut r, prom_name, help, unit, f.clone()),
                     Fam::Histogram(f) => register(&mut r, prom_name, help, unit, f.clone()),
-                    Fam::Gauge(f) => register(&mut r, prom_name, help, unit, f.clone()),
                 }
             }
             family
@@ -142,9 +146,6 @@ impl PrometheusWriter {
                 }
             }
             Fam::Histogram(f) => f.get_or_create(&labels).observe(point.value),
-            Fam::Gauge(f) => {
-                f.get_or_create(&labels).inc_by(point.value);
-            }
         }
     }
 }
@@ -167,28 +168,10 @@ const DEFAULT_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// A Prometheus metric or label name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, other characters `_`.
-fn sanitize(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
 impl BatchWriter for PrometheusWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         for item in batch {
-            if let Some(points) = item.metrics() {
+            if let Some(points) = item.metrics(&self.metrics) {
                 for point in points.iter() {
                     self.record(point);
                 }
@@ -228,7 +211,7 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("llm-telemetry-prometheus".into())
             .spawn(move || {
-                super::otlp::mark_thread_internal();
+                mark_thread_internal();
                 for conn in listener.incoming() {
                     if thread_stop.load(Ordering::Acquire) {
                         break;

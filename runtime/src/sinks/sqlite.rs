@@ -55,19 +55,19 @@ use rusqlite::{params, Connection, OpenFlags, ToSql, TransactionBehavior};
 use rustc_hash::FxHashMap;
 
 use crate::config::{ConfigError, TelemetryConfig};
-use crate::ids::{SpanId, TraceId};
 use crate::metrics::InferenceMetrics;
-use crate::pipeline::{BatchWriter, WriteError};
-use crate::record::{
-    AttrValue, Instrument, LogBody, LogRecord, MetricRecord, SpanCategory, SpanRecord, SpanStatus,
-    Telemetry,
-};
+use crate::model::ids::{SpanId, TraceId};
+use crate::model::attr::AttrValue;
+use crate::model::log::{LogBody, LogRecord};
+use crate::model::metric::MetricRecord;
+use crate::model::span::SpanRecord;
+use crate::model::vocab::{Instrument, SpanCategory, SpanStatus};
+use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 use crate::store::schema::{self, SchemaError};
 
 use super::wal_checkpointer::WalCheckpointer;
 
-/// How long a write waits for another writer's lock before the batch fails.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) use crate::store::open::BUSY_TIMEOUT;
 /// WAL pages before SQLite checkpoints on commit (the default, 1,000, checkpoints, and so
 /// syncs, almost every batch under load).
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
@@ -124,6 +124,8 @@ pub(crate) struct SqliteWriter {
     retention: Option<crate::store::retention::RetentionTask>,
     /// Keeps the WAL copied into the file while batches keep coming.
     checkpointer: WalCheckpointer,
+    /// Derives an inference's metric points from its span.
+    inference_metrics: InferenceMetrics,
 }
 
 /// What one batch says about one trace.
@@ -144,7 +146,7 @@ impl SqliteWriter {
     /// timeout, schema creation or migration, and a real write, so that an unusable path
     /// fails here rather than on the first batch.
     pub(crate) fn open(path: &Path, config: &TelemetryConfig) -> Result<SqliteWriter, ConfigError> {
-        let mut writer = Self::open_path(path).map_err(|reason| ConfigError::Sqlite {
+        let mut writer = Self::open_path(path, config.metric_namespace()).map_err(|reason| ConfigError::Sqlite {
             path: path.to_path_buf(),
             reason,
         })?;
@@ -152,7 +154,7 @@ impl SqliteWriter {
         Ok(writer)
     }
 
-    fn open_path(path: &Path) -> Result<SqliteWriter, String> {
+    fn open_path(path: &Path, namespace: &str) -> Result<SqliteWriter, String> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create the directory {}: {e}", dir.display()))?;
@@ -200,6 +202,7 @@ impl SqliteWriter {
             last_checkpoint: Instant::now(),
             retention: None,
             checkpointer: WalCheckpointer::new(path),
+            inference_metrics: InferenceMetrics::new(namespace),
         })
     }
 
@@ -209,6 +212,7 @@ impl SqliteWriter {
             traces,
             series,
             json,
+            inference_metrics,
             ..
         } = self;
         traces.clear();
@@ -237,7 +241,7 @@ impl SqliteWriter {
                     }
                 }
                 match item {
-                    Telemetry::Inference(span, metrics) => series.add_inference(metrics, span)?,
+                    Telemetry::Inference(span) => series.add_inference(inference_metrics, span)?,
                     Telemetry::Metrics(points) => {
                         for point in points.iter() {
                             series.add(point)?;
@@ -507,10 +511,13 @@ impl MetricSeriesAgg {
         metrics: &InferenceMetrics,
         span: &SpanRecord,
     ) -> Result<(), serde_json::Error> {
-        let usage = crate::layer::usage_of(&span.attributes);
-        let (values, n) = crate::metrics::point_values(usage, crate::metrics::duration_of(span));
+        let usage = crate::model::semconv::usage_of(&span.attributes);
+        let (values, n) = crate::metrics::inference::point_values(
+            usage,
+            crate::metrics::inference::duration_of(span),
+        );
         let second = unix_second(span.end_time);
-        let sources = crate::metrics::label_sources(&span.attributes);
+        let sources = crate::metrics::inference::label_sources(&span.attributes);
         if let Some(last) = &self.last {
             let same = last.second == second
                 && last.usage == usage.is_some()
@@ -652,7 +659,6 @@ fn instrument(i: Instrument) -> &'static str {
     match i {
         Instrument::Counter => "counter",
         Instrument::Histogram => "histogram",
-        Instrument::Gauge => "gauge",
     }
 }
 
@@ -685,7 +691,7 @@ fn span_hex(id: &SpanId) -> [u8; 16] {
     out
 }
 
-/// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), as [`crate::record::sqlite_timestamp`], without
+/// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), as [`crate::model::time::sqlite_timestamp`], without
 /// allocating. Years outside 0..=9999 are clamped to that range.
 fn timestamp(t: SystemTime) -> [u8; 26] {
     let micros: i64 = match t.duration_since(SystemTime::UNIX_EPOCH) {
@@ -813,7 +819,7 @@ impl<'a> JsonObject<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{sqlite_timestamp, Severity, SpanKind};
+    use crate::model::{sqlite_timestamp, Severity, SpanKind};
     use std::borrow::Cow;
 
     fn config() -> TelemetryConfig {

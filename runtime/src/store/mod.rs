@@ -24,12 +24,14 @@
 mod filter;
 mod query;
 pub(crate) mod retention;
+pub(crate) mod open;
 pub(crate) mod schema;
 mod types;
 
 pub use filter::{AttributeFilter, FilterOp, LabelMatcher, MatchOp, COLUMN_KEYS};
 pub use query::{LatencyStats, SearchHit, StoreStats, TokenStats, TraceQuery, TraceStatusFilter};
-pub use retention::{parse_age, prune, prune_before, PruneReport, AGE_FORMS};
+pub use crate::config::parse::{parse_age, AGE_FORMS};
+pub use retention::{prune, prune_before, PruneReport};
 pub use types::{
     ExportRow, MetricPoint, MetricSeries, Span, SpanEvent, SpanWithChildren, Trace, TraceOrder,
 };
@@ -55,7 +57,7 @@ use schema::{Found, SchemaError, SCHEMA_VERSION};
 pub fn default_db_path() -> PathBuf {
     match std::env::var("TELEMETRY_SQLITE_DB_PATH") {
         Ok(v) if !v.is_empty() => PathBuf::from(v),
-        _ => crate::config::default_db_path_from(&|name: &str| std::env::var(name).ok()),
+        _ => crate::config::env::default_db_path_from(&|name: &str| std::env::var(name).ok()),
     }
 }
 
@@ -296,7 +298,7 @@ impl TraceStore {
             schema::created_at(&self.conn).map_err(|e| StoreError::sqlite(self.path.clone(), e))?;
         Ok(text
             .as_deref()
-            .and_then(crate::record::parse_sqlite_timestamp))
+            .and_then(crate::model::time::parse_sqlite_timestamp))
     }
 }
 

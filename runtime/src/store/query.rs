@@ -14,7 +14,7 @@ use super::types::{
     ExportRow, MetricPoint, MetricSeries, Span, SpanEvent, SpanWithChildren, Trace, TraceOrder,
 };
 use super::{StoreError, TraceStore};
-use crate::record::{parse_sqlite_timestamp, sqlite_timestamp};
+use crate::model::time::{parse_sqlite_timestamp, sqlite_timestamp};
 
 const TRACE_COLS: &str = "t.trace_id, t.service_name, t.root_span_id, \
     COALESCE((SELECT r.name FROM spans r WHERE r.span_id = t.root_span_id), \

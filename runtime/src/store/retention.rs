@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::{self, Found};
 use super::StoreError;
-use crate::record::sqlite_timestamp;
+use crate::model::time::sqlite_timestamp;
 
 /// Traces deleted per transaction (each with its spans and events).
 pub(crate) const CHUNK_TRACES: usize = 256;
@@ -53,37 +53,6 @@ impl PruneReport {
     }
 }
 
-/// Parse an age: a positive whole number followed by `s`, `m`, `h`, `d` or `w`
-/// (`30m`, `12h`, `7d`, `2w`). `None` for anything else.
-///
-/// ```
-/// use std::time::Duration;
-/// use llm_telemetry::store::parse_age;
-///
-/// assert_eq!(parse_age("7d"), Some(Duration::from_secs(7 * 86_400)));
-/// assert_eq!(parse_age("30m"), Some(Duration::from_secs(1_800)));
-/// assert_eq!(parse_age("7"), None);
-/// assert_eq!(parse_age("0h"), None);
-/// ```
-pub fn parse_age(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let unit = s.chars().last()?;
-    let secs = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3_600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
-        _ => return None,
-    };
-    let n: u64 = s[..s.len() - 1].parse().ok().filter(|n| *n > 0)?;
-    n.checked_mul(secs).map(Duration::from_secs)
-}
-
-/// The forms [`parse_age`] accepts, for error messages.
-pub const AGE_FORMS: &str =
-    "a positive whole number with a unit s, m, h, d or w, e.g. 30m, 12h, 7d";
-
 /// Delete everything older than `older_than` from the store at `path`: traces that both
 /// started and ended before the cutoff, with their spans and events, and metric points and
 /// free logs recorded before it. Works in chunks of a few hundred traces, each its own
@@ -121,7 +90,7 @@ pub fn prune_before(path: impl AsRef<Path>, cutoff: SystemTime) -> Result<PruneR
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sqlite)?;
-    conn.busy_timeout(crate::sinks::sqlite::BUSY_TIMEOUT)
+    conn.busy_timeout(crate::store::open::BUSY_TIMEOUT)
         .map_err(sqlite)?;
     match schema::inspect(&conn) {
         Ok(Found::Store(_)) => {}

@@ -336,7 +336,7 @@ pub(crate) fn create_or_migrate(conn: &mut Connection) -> Result<u32, SchemaErro
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
-    let now = crate::record::sqlite_timestamp(std::time::SystemTime::now());
+    let now = crate::model::time::sqlite_timestamp(std::time::SystemTime::now());
     tx.execute(
         "INSERT INTO store_meta (key, value) VALUES ('created_at', ?1) ON CONFLICT(key) DO NOTHING",
         [&now],

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::StoreError;
-use crate::record::parse_sqlite_timestamp;
+use crate::model::time::parse_sqlite_timestamp;
 
 /// One trace: a row of `traces` plus a few figures computed from its spans.
 ///

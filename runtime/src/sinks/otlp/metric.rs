@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _, UpDownCounter};
+use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -17,13 +17,13 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
 use super::{build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime};
+use crate::config::otlp::{ExportTarget, OtlpProtocol, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
-use crate::metrics::{
-    OPERATION_DURATION, OPERATION_DURATION_BUCKETS, TOKEN_USAGE, TOKEN_USAGE_BUCKETS,
-};
-use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
-use crate::pipeline::{BatchWriter, WriteError};
-use crate::record::{Instrument, MetricRecord, Telemetry};
+use crate::metrics::instruments::{description, histogram_buckets, TOKEN_UNIT};
+use crate::metrics::InferenceMetrics;
+use crate::model::metric::MetricRecord;
+use crate::model::vocab::Instrument;
+use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 
 /// Records metric points into SDK instruments on the sink's worker thread.
 pub(crate) struct MetricWriter {
@@ -35,13 +35,13 @@ pub(crate) struct MetricWriter {
     // Something was recorded since the last forced export.
     dirty: bool,
     shut_down: bool,
+    metrics: InferenceMetrics,
 }
 
 enum Instr {
     U64Counter(Counter<u64>),
     F64Counter(Counter<f64>),
     Histogram(Histogram<f64>),
-    UpDown(UpDownCounter<f64>),
 }
 
 impl MetricWriter {
@@ -79,6 +79,7 @@ impl MetricWriter {
             rt,
             dirty: false,
             shut_down: false,
+            metrics: InferenceMetrics::new(config.metric_namespace()),
         })
     }
 
@@ -97,7 +98,6 @@ impl MetricWriter {
             }
             Instr::F64Counter(c) => c.add(point.value, &attributes),
             Instr::Histogram(h) => h.record(point.value, &attributes),
-            Instr::UpDown(u) => u.add(point.value, &attributes),
         }
     }
 }
@@ -106,7 +106,7 @@ fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
     let name = point.name.to_string();
     match point.instrument {
         // Token counts are whole numbers: an integer counter exports them as such.
-        Instrument::Counter if point.unit == "{token}" => Instr::U64Counter(
+        Instrument::Counter if point.unit == TOKEN_UNIT => Instr::U64Counter(
             meter
                 .u64_counter(name)
                 .with_unit(point.unit)
@@ -131,40 +131,6 @@ fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
             };
             Instr::Histogram(builder.build())
         }
-        Instrument::Gauge => Instr::UpDown(
-            meter
-                .f64_up_down_counter(name)
-                .with_unit(point.unit)
-                .with_description(description(&point.name))
-                .build(),
-        ),
-    }
-}
-
-/// The semantic-convention buckets of a histogram, when it has some.
-pub(crate) fn histogram_buckets(name: &str, unit: &str) -> Option<&'static [f64]> {
-    match name {
-        TOKEN_USAGE => Some(&TOKEN_USAGE_BUCKETS),
-        OPERATION_DURATION => Some(&OPERATION_DURATION_BUCKETS),
-        _ if unit == "s" => Some(&OPERATION_DURATION_BUCKETS),
-        _ => None,
-    }
-}
-
-/// A one-line description of a metric, for exporters that carry one.
-pub(crate) fn description(name: &str) -> String {
-    let what = match name.rsplit_once('.').map_or(name, |(_, last)| last) {
-        _ if name == TOKEN_USAGE => "Number of input and output tokens used per GenAI operation",
-        _ if name == OPERATION_DURATION => "Duration of GenAI operations",
-        "prompt_tokens" => "Prompt (input) tokens of inference calls",
-        "completion_tokens" => "Completion (output) tokens of inference calls",
-        "tokens" => "Total tokens (prompt + completion) of inference calls",
-        _ => "",
-    };
-    if what.is_empty() {
-        format!("llm-telemetry metric {name}")
-    } else {
-        what.to_owned()
     }
 }
 
@@ -201,7 +167,7 @@ fn build_exporter(
 impl BatchWriter for MetricWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         for item in batch {
-            if let Some(points) = item.metrics() {
+            if let Some(points) = item.metrics(&self.metrics) {
                 for point in points.iter() {
                     self.record(point);
                     self.dirty = true;

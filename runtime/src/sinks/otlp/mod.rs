@@ -18,9 +18,10 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::Resource;
 
+use crate::config::otlp::ExportTarget;
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
-use crate::otlp_config::ExportTarget;
-use crate::pipeline::warn_stderr;
+use crate::model::diag::warn_stderr;
+use crate::model::suppress::mark_thread_internal;
 
 /// The tokio runtime of one sink's exporter.
 pub(crate) struct ExportRuntime {
@@ -69,11 +70,6 @@ impl Drop for ExportRuntime {
             rt.shutdown_background();
         }
     }
-}
-
-/// Mark the current thread as part of the telemetry machinery for the rest of its life.
-pub(crate) fn mark_thread_internal() {
-    std::mem::forget(crate::layer::suppress_on_this_thread());
 }
 
 /// The resource every exported span and metric carries: the SDK's `telemetry.sdk.*`,
@@ -184,7 +180,7 @@ where
     builder
         .with_retry_policy(retry)
         .with_protocol(match target.protocol {
-            crate::otlp_config::OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+            crate::config::otlp::OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
             _ => opentelemetry_otlp::Protocol::HttpBinary,
         })
         .with_endpoint(target.endpoint.clone())

@@ -14,12 +14,14 @@ use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 
 use super::{build_error, describe, grpc_target, http_target, resource, ExportRuntime};
+use crate::config::otlp::{ExportTarget, OtlpProtocol, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
-use crate::otlp_config::{ExportTarget, OtlpProtocol, Signal};
-use crate::pipeline::{BatchWriter, WriteError};
-use crate::record::{
-    AttrValue, Attributes, LogBody, LogRecord, SpanKind, SpanRecord, SpanStatus, Telemetry,
-};
+use crate::metrics::InferenceMetrics;
+use crate::model::attr::{AttrValue, Attributes};
+use crate::model::log::{LogBody, LogRecord};
+use crate::model::span::SpanRecord;
+use crate::model::vocab::{SpanKind, SpanStatus};
+use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 
 /// The retry policy of an export while the collector is down: 2 retries, 50 then 100 ms
 /// apart.
@@ -99,6 +101,8 @@ pub(crate) struct TraceWriter {
     scope: InstrumentationScope,
     target: ExportTarget,
     what: String,
+    // An inference's token events are exported as events of its span.
+    metrics: InferenceMetrics,
 }
 
 impl TraceWriter {
@@ -121,6 +125,7 @@ impl TraceWriter {
             scope: scope(),
             what: describe(&target),
             target,
+            metrics: InferenceMetrics::new(config.metric_namespace()),
         })
     }
 }
@@ -174,7 +179,7 @@ impl BatchWriter for TraceWriter {
             .iter()
             .filter_map(|item| {
                 item.span()
-                    .map(|span| span_data(span, &item.derived_events(), &self.scope))
+                    .map(|span| span_data(span, &item.derived_events(&self.metrics), &self.scope))
             })
             .collect();
         if spans.is_empty() {
@@ -329,8 +334,8 @@ fn event(log: &LogRecord) -> Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{SpanId, TraceId};
-    use crate::record::{Severity, SpanCategory};
+    use crate::model::ids::{SpanId, TraceId};
+    use crate::model::{Severity, SpanCategory};
     use std::sync::Arc;
     use std::time::SystemTime;
 

@@ -4,13 +4,14 @@
 //! naming the variable and what it accepts, at `init()`, never a silent default.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use super::error::ConfigError;
+use crate::model::named_enum::named_enum;
 
+named_enum! {
 /// The OTLP transport, as named by `OTEL_EXPORTER_OTLP_PROTOCOL`.
 ///
 /// ```
@@ -24,14 +25,15 @@ use crate::config::ConfigError;
 pub enum OtlpProtocol {
     /// OTLP over gRPC (default port 4317).
     #[serde(rename = "grpc")]
-    Grpc,
+    Grpc = "grpc",
     /// OTLP over HTTP with protobuf bodies (default port 4318): the default.
     #[default]
     #[serde(rename = "http/protobuf")]
-    HttpProtobuf,
+    HttpProtobuf = "http/protobuf",
     /// OTLP over HTTP with JSON bodies (port 4318).
     #[serde(rename = "http/json")]
-    HttpJson,
+    HttpJson = "http/json",
+}
 }
 
 const PROTOCOL_ACCEPTED: &str = "grpc, http/protobuf or http/json";
@@ -47,19 +49,6 @@ const RESOURCE_ACCEPTED: &str =
      deployment.environment=prod,service.version=1.2.3";
 
 impl OtlpProtocol {
-    /// The name used in `OTEL_EXPORTER_OTLP_PROTOCOL`.
-    ///
-    /// ```
-    /// assert_eq!(llm_telemetry::OtlpProtocol::HttpProtobuf.as_str(), "http/protobuf");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OtlpProtocol::Grpc => "grpc",
-            OtlpProtocol::HttpProtobuf => "http/protobuf",
-            OtlpProtocol::HttpJson => "http/json",
-        }
-    }
-
     /// The collector's default endpoint for this protocol.
     ///
     /// ```
@@ -75,21 +64,12 @@ impl OtlpProtocol {
     }
 }
 
-impl fmt::Display for OtlpProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl std::str::FromStr for OtlpProtocol {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "grpc" => Ok(OtlpProtocol::Grpc),
-            "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
-            "http/json" => Ok(OtlpProtocol::HttpJson),
-            other => Err(format!("unknown protocol `{other}`")),
-        }
+        let s = s.trim();
+        OtlpProtocol::from_name_ignore_case(s)
+            .ok_or_else(|| format!("unknown protocol `{}`", s.to_ascii_lowercase()))
     }
 }
 
@@ -174,7 +154,7 @@ pub struct OtlpSignalConfig {
 
 /// Where and how the `otel_trace` and `otel_metric` sinks export: the OpenTelemetry
 /// exporter variables, typed. Read from the environment by
-/// [`TelemetryConfig::from_env`](crate::TelemetryConfig::from_env), or set in code or in
+/// [`TelemetryConfig::from_env`](crate::config::TelemetryConfig::from_env), or set in code or in
 /// a config file (`"otlp": { "endpoint": "...", "protocol": "grpc" }`).
 ///
 /// | variable | field |

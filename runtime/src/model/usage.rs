@@ -49,6 +49,19 @@ impl Usage {
     pub fn total(&self) -> u64 {
         self.prompt_tokens + self.completion_tokens
     }
+
+    /// Add `other`'s counts to these (an agent turn's totals); a count absent on both
+    /// sides stays absent.
+    pub(crate) fn add(&mut self, other: &Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        if let Some(c) = other.cached_tokens {
+            *self.cached_tokens.get_or_insert(0) += c;
+        }
+        if let Some(r) = other.reasoning_tokens {
+            *self.reasoning_tokens.get_or_insert(0) += r;
+        }
+    }
 }
 
 /// Where `#[instrument_inference]` finds the token usage of a call.
@@ -118,24 +131,4 @@ impl<T: TokenUsage + ?Sized> TokenUsage for std::sync::Arc<T> {
     fn token_usage(&self) -> Option<Usage> {
         (**self).token_usage()
     }
-}
-
-/// Record token usage on the current inference span, for functions instrumented
-/// with `#[instrument_inference(usage = manual)]` (streaming responses, say).
-///
-/// Call it from the instrumented function's body, where that span is current.
-///
-/// ```
-/// use llm_telemetry::{instrument_inference, record_usage, Usage};
-///
-/// #[instrument_inference(model = "llama3.2:3b", provider = "ollama", usage = manual)]
-/// fn stream(prompt: &str) -> String {
-///     let answer = String::from("streamed answer");
-///     record_usage(Usage::new(prompt.len() as u64 / 4, 3));
-///     answer
-/// }
-/// # let _ = stream("hello there");
-/// ```
-pub fn record_usage(usage: Usage) {
-    crate::private::record_usage_on(&tracing::Span::current(), Some(usage));
 }

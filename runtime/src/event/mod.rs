@@ -1,12 +1,15 @@
-//! llama-stack's three event types and [`log_event`], which attaches one to the
-//! current span (or stores it on its own when there is none).
+//! llama-stack's three event types and [`log_event`], which attaches one to the current span
+//! (or stores it on its own when there is none). An event travels as an ordinary `tracing`
+//! event whose fields are the [`wire`] format; the layer decodes it back into a log record.
+//!
+//! This module sits low (L1, beside `config`): the layer, above it, decodes what
+//! [`log_event`] encodes, and the encoder and the decoder live in one file.
+
+pub mod wire;
 
 use std::collections::BTreeMap;
 
-use crate::record::{Severity, SpanStatus};
-
-/// `tracing` target of the events [`log_event`] emits; the layer reads them back.
-pub(crate) const EVENT_TARGET: &str = "llm_telemetry::event";
+use crate::model::vocab::{Severity, SpanStatus};
 
 /// A free-text log line.
 ///
@@ -137,47 +140,5 @@ impl From<StructuredLogEvent> for Event {
 /// });
 /// ```
 pub fn log_event(event: impl Into<Event>) {
-    use tracing::Level;
-    let attrs = |a: &BTreeMap<String, String>| {
-        if a.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(a).unwrap_or_default()
-        }
-    };
-    match event.into() {
-        Event::Unstructured(e) => {
-            let severity = e.severity.as_str();
-            let attributes = attrs(&e.attributes);
-            macro_rules! emit {
-                ($level:expr) => {
-                    tracing::event!(target: EVENT_TARGET, $level, llm_telemetry.event = "unstructured_log",
-                        severity, attributes = attributes.as_str(), "{}", e.message)
-                };
-            }
-            // Below INFO the layer's level filter would discard the event: the
-            // `severity` field carries the real level.
-            match e.severity {
-                Severity::Verbose | Severity::Debug | Severity::Info => emit!(Level::INFO),
-                Severity::Warn => emit!(Level::WARN),
-                Severity::Error | Severity::Critical => emit!(Level::ERROR),
-            }
-        }
-        Event::Metric(e) => {
-            tracing::event!(target: EVENT_TARGET, Level::INFO, llm_telemetry.event = "metric",
-                metric = e.metric.as_str(), value = e.value, unit = e.unit.as_str(),
-                attributes = attrs(&e.attributes).as_str())
-        }
-        Event::Structured(StructuredLogEvent::SpanStart {
-            name,
-            parent_span_id,
-        }) => {
-            tracing::event!(target: EVENT_TARGET, Level::INFO, llm_telemetry.event = "span_start",
-                name = name.as_str(), parent_span_id = parent_span_id.as_deref())
-        }
-        Event::Structured(StructuredLogEvent::SpanEnd { status }) => {
-            tracing::event!(target: EVENT_TARGET, Level::INFO, llm_telemetry.event = "span_end",
-                status = status.as_str())
-        }
-    }
+    wire::emit(event.into());
 }

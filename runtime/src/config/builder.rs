@@ -1,0 +1,147 @@
+//! [`TelemetryConfigBuilder`]: setting the configuration in code.
+
+use std::path::PathBuf;
+
+use super::otlp::{OtlpConfig, OtlpProtocol};
+use super::parse::dedup;
+use super::{SinkKind, TelemetryConfig};
+
+impl TelemetryConfig {
+    /// Start from the defaults and set fields in code.
+    ///
+    /// ```
+    /// use llm_telemetry::{SinkKind, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::builder()
+    ///     .sinks([SinkKind::Sqlite])
+    ///     .sqlite_db_path("/tmp/traces.db")
+    ///     .service_name("my-agent")
+    ///     .build();
+    /// assert_eq!(config.service_name(), "my-agent");
+    /// ```
+    pub fn builder() -> TelemetryConfigBuilder {
+        TelemetryConfigBuilder {
+            config: TelemetryConfig::default(),
+        }
+    }
+}
+
+/// Sets [`TelemetryConfig`] fields in code; see [`TelemetryConfig::builder`].
+#[derive(Clone, Debug)]
+pub struct TelemetryConfigBuilder {
+    config: TelemetryConfig,
+}
+
+impl TelemetryConfigBuilder {
+    /// The sinks to enable (empty: telemetry off).
+    pub fn sinks(mut self, sinks: impl IntoIterator<Item = SinkKind>) -> Self {
+        self.config.sinks = dedup(sinks.into_iter().collect());
+        self
+    }
+    /// Delete stored data older than `keep` in the background (`None`: keep everything).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = llm_telemetry::TelemetryConfig::builder()
+    ///     .sqlite_retention(Some(Duration::from_secs(3_600)))
+    ///     .build();
+    /// assert_eq!(c.sqlite_retention(), Some(Duration::from_secs(3_600)));
+    /// ```
+    pub fn sqlite_retention(mut self, keep: Option<std::time::Duration>) -> Self {
+        self.config.sqlite_retention = keep;
+        self
+    }
+    /// The SQLite store path.
+    pub fn sqlite_db_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.sqlite_db_path = path.into();
+        self
+    }
+    /// The `service.name` resource attribute.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.config.service_name = name.into();
+        self
+    }
+    /// Record prompts, completions, tool arguments and results.
+    pub fn capture_content(mut self, on: bool) -> Self {
+        self.config.capture_content = on;
+        self
+    }
+    /// Prefix of the llama-stack-style metrics (default `llama_stack`).
+    pub fn metric_namespace(mut self, ns: impl Into<String>) -> Self {
+        self.config.metric_namespace = ns.into();
+        self
+    }
+    /// Capacity of each sink's queue, in items.
+    pub fn queue_capacity(mut self, items: usize) -> Self {
+        self.config.queue_capacity = items;
+        self
+    }
+    /// All OTLP exporter settings at once (replaces what the environment said).
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpConfig, OtlpProtocol, TelemetryConfig};
+    ///
+    /// let otlp = OtlpConfig { protocol: Some(OtlpProtocol::Grpc), ..OtlpConfig::default() };
+    /// let config = TelemetryConfig::builder().otlp(otlp).build();
+    /// assert_eq!(config.otlp().traces_endpoint().unwrap(), "http://localhost:4317");
+    /// ```
+    pub fn otlp(mut self, otlp: OtlpConfig) -> Self {
+        self.config.otlp = otlp;
+        self
+    }
+    /// The collector's base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` (checked at `init()`).
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::builder().otlp_endpoint("http://127.0.0.1:4318").build();
+    /// assert_eq!(config.otlp().metrics_endpoint().unwrap(), "http://127.0.0.1:4318/v1/metrics");
+    /// ```
+    pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.otlp.endpoint = Some(url.into());
+        self
+    }
+    /// The OTLP transport, as `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpProtocol, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::builder().otlp_protocol(OtlpProtocol::Grpc).build();
+    /// assert_eq!(config.otlp().traces_protocol(), OtlpProtocol::Grpc);
+    /// ```
+    pub fn otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.config.otlp.protocol = Some(protocol);
+        self
+    }
+    /// How often the `otel_metric` sink exports, as `OTEL_METRIC_EXPORT_INTERVAL`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::builder().metric_export_interval(Duration::from_secs(5)).build();
+    /// assert_eq!(config.otlp().metric_export_interval_ms, 5000);
+    /// ```
+    pub fn metric_export_interval(mut self, interval: std::time::Duration) -> Self {
+        self.config.otlp.metric_export_interval_ms =
+            interval.as_millis().try_into().unwrap_or(u64::MAX);
+        self
+    }
+    /// The scrape address of the `prometheus` sink, as `TELEMETRY_PROMETHEUS_ADDR`.
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::builder().prometheus_addr("0.0.0.0:9464").build();
+    /// assert_eq!(config.prometheus_addr(), "0.0.0.0:9464");
+    /// ```
+    pub fn prometheus_addr(mut self, addr: impl Into<String>) -> Self {
+        self.config.prometheus_addr = addr.into();
+        self
+    }
+    /// The configuration.
+    pub fn build(self) -> TelemetryConfig {
+        self.config
+    }
+}
+

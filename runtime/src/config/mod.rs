@@ -1,0 +1,159 @@
+//! L1, configuration: what llm-telemetry can be told, from the environment ([`env`]), from
+//! code ([`builder`]) or from a file (serde). Parsing checks every value and a bad one is an
+//! error naming the variable, the value and what is accepted ([`parse`], [`error`]).
+//! Nothing here starts or installs anything: `install` (above the layer) does.
+
+pub mod builder;
+pub mod env;
+pub mod error;
+pub mod otlp;
+pub mod parse;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use builder::TelemetryConfigBuilder;
+pub use error::ConfigError;
+pub use otlp::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
+
+use crate::model::named_enum::named_enum;
+use parse::{parse_host_port, parse_namespace, parse_retention};
+
+named_enum! {
+    /// A destination for telemetry, as named in `TELEMETRY_SINKS`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SinkKind {
+        /// One readable line per finished span, on stderr.
+        Console = "console",
+        /// The SQLite trace store (`TELEMETRY_SQLITE_DB_PATH`).
+        Sqlite = "sqlite",
+        /// Spans over OTLP.
+        OtelTrace = "otel_trace",
+        /// Metrics over OTLP.
+        OtelMetric = "otel_metric",
+        /// A Prometheus scrape endpoint.
+        Prometheus = "prometheus",
+    }
+}
+
+/// Everything llm-telemetry can be told. Build it with [`TelemetryConfig::from_env`],
+/// [`TelemetryConfig::builder`], or deserialize it from your own config file.
+///
+/// ```
+/// use llm_telemetry::{SinkKind, TelemetryConfig};
+///
+/// let config: TelemetryConfig = serde_json::from_str(
+///     r#"{ "sinks": ["sqlite"], "sqlite_db_path": "/tmp/traces.db", "capture_content": true }"#,
+/// ).unwrap();
+/// assert_eq!(config.sinks(), &[SinkKind::Sqlite]);
+/// assert!(config.capture_content());
+/// ```
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    pub(crate) sinks: Vec<SinkKind>,
+    pub(crate) sqlite_db_path: PathBuf,
+    pub(crate) service_name: String,
+    pub(crate) capture_content: bool,
+    pub(crate) metric_namespace: String,
+    pub(crate) queue_capacity: usize,
+    pub(crate) otlp: OtlpConfig,
+    pub(crate) prometheus_addr: String,
+    /// `TELEMETRY_SQLITE_RETENTION`: delete stored data older than this.
+    #[serde(deserialize_with = "de_retention")]
+    pub(crate) sqlite_retention: Option<std::time::Duration>,
+}
+
+fn de_retention<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::time::Duration>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(v) => parse_retention("sqlite_retention", &v).map_err(serde::de::Error::custom),
+    }
+}
+
+/// Default queue capacity per sink, in items (spans, metric batches, logs).
+pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 131_072;
+
+/// Default scrape address of the `prometheus` sink.
+pub(crate) const DEFAULT_PROMETHEUS_ADDR: &str = "127.0.0.1:9464";
+impl TelemetryConfig {
+    /// The enabled sinks.
+    pub fn sinks(&self) -> &[SinkKind] {
+        &self.sinks
+    }
+    /// The SQLite store path.
+    pub fn sqlite_db_path(&self) -> &Path {
+        &self.sqlite_db_path
+    }
+    /// How long the sqlite sink keeps data (`TELEMETRY_SQLITE_RETENTION`); `None`: forever.
+    ///
+    /// ```
+    /// let c = llm_telemetry::TelemetryConfig::from_lookup(|k| {
+    ///     (k == "TELEMETRY_SQLITE_RETENTION").then(|| "7d".to_string())
+    /// }).unwrap();
+    /// assert_eq!(c.sqlite_retention(), Some(std::time::Duration::from_secs(7 * 86_400)));
+    /// ```
+    pub fn sqlite_retention(&self) -> Option<std::time::Duration> {
+        self.sqlite_retention
+    }
+    /// The `service.name` resource attribute.
+    pub fn service_name(&self) -> &str {
+        &self.service_name
+    }
+    /// Whether prompts, completions and tool arguments are recorded.
+    pub fn capture_content(&self) -> bool {
+        self.capture_content
+    }
+    /// Prefix of the llama-stack-style metrics.
+    pub fn metric_namespace(&self) -> &str {
+        &self.metric_namespace
+    }
+    /// Where and how the `otel_trace` and `otel_metric` sinks export (the
+    /// `OTEL_EXPORTER_OTLP_*` variables).
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// let config = TelemetryConfig::from_lookup(|k| {
+    ///     (k == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://collector:4318".into())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(config.otlp().traces_endpoint().unwrap(), "http://collector:4318/v1/traces");
+    /// ```
+    pub fn otlp(&self) -> &OtlpConfig {
+        &self.otlp
+    }
+    /// The scrape address of the `prometheus` sink (`TELEMETRY_PROMETHEUS_ADDR`).
+    ///
+    /// ```
+    /// let config = llm_telemetry::TelemetryConfig::from_lookup(|_| None).unwrap();
+    /// assert_eq!(config.prometheus_addr(), "127.0.0.1:9464");
+    /// ```
+    pub fn prometheus_addr(&self) -> &str {
+        &self.prometheus_addr
+    }
+
+    /// Check what can be checked without starting anything.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        parse_namespace("metric_namespace", &self.metric_namespace)?;
+        self.otlp.validate()?;
+        parse_host_port("TELEMETRY_PROMETHEUS_ADDR", &self.prometheus_addr)?;
+        if self.queue_capacity == 0 {
+            return Err(ConfigError::Invalid {
+                variable: "queue_capacity",
+                value: "0".into(),
+                problem: "must be positive".into(),
+                expected: "a positive number of items",
+            });
+        }
+        Ok(())
+    }
+}
+
+
+#[cfg(test)]
+mod tests;

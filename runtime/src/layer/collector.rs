@@ -1,0 +1,255 @@
+//! [`SpanCollector`]: the layer's callbacks. A span opening gets its W3C ids (from its
+//! parent, a remote parent carrier, or fresh) and its [`SpanState`]; field records and
+//! events fill the state; a span closing becomes one [`SpanRecord`] sent to the pipeline —
+//! an inference's tokens and an agent turn's child counts added to the nearest turn first.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing::span::{Attributes as SpanAttributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use super::clock::now;
+use super::lookups::REMOTE_PARENT_TARGET;
+use super::state::SpanState;
+use super::visitors::{EventVisitor, SpanVisitor};
+use crate::event::wire::{self, EVENT_TARGET};
+use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
+use crate::model::ids::{SpanId, TraceId};
+use crate::model::log::{LogBody, LogRecord};
+use crate::model::semconv::{
+    usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
+};
+use crate::model::span::SpanRecord;
+use crate::model::suppress::suppressed;
+use crate::model::usage::Usage;
+use crate::model::vocab::{Severity, SpanCategory, SpanKind, SpanStatus};
+use crate::pipeline::{Pipeline, Telemetry};
+
+/// Collects spans and events into records and hands them to the pipeline.
+pub struct SpanCollector {
+    pub(super) enabled: bool,
+    pub(super) pipeline: Arc<Pipeline>,
+    pub(super) service_name: Arc<str>,
+    pub(super) capture_content: bool,
+}
+
+impl<S> Layer<S> for SpanCollector
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &SpanAttributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if suppressed() {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let parent = span.parent().and_then(|p| {
+            p.extensions()
+                .get::<SpanState>()
+                .map(|s| (s.trace_id, s.span_id, s.remote_carrier))
+        });
+        let metadata = attrs.metadata();
+        let (start, start_secs, started) = now();
+        let mut state = SpanState {
+            trace_id: TraceId([0; 16]),
+            span_id: SpanId::new_at(start_secs),
+            parent_span_id: None,
+            parent_is_remote: false,
+            remote_carrier: metadata.target() == REMOTE_PARENT_TARGET,
+            start,
+            started,
+            name: None,
+            kind: SpanKind::Internal,
+            category: SpanCategory::Other,
+            status: SpanStatus::Unset,
+            status_message: None,
+            attributes: Vec::with_capacity(metadata.fields().len().min(8)),
+            events: Vec::new(),
+            children_usage: Usage::default(),
+            inference_calls: 0,
+            tool_calls: 0,
+        };
+        attrs.record(&mut SpanVisitor {
+            state: &mut state,
+            capture_content: self.capture_content,
+        });
+        if state.remote_carrier {
+            // `context::extract` recorded the remote ids as `trace_id` / `span_id`.
+            let ids = remote_ids(&state.attributes);
+            match ids {
+                Some((trace_id, span_id)) => {
+                    state.trace_id = trace_id;
+                    state.span_id = span_id;
+                }
+                None => state.trace_id = TraceId::new_at(start_secs),
+            }
+        } else {
+            match parent {
+                Some((trace_id, parent_id, parent_is_carrier)) => {
+                    state.trace_id = trace_id;
+                    state.parent_span_id = Some(parent_id);
+                    state.parent_is_remote = parent_is_carrier;
+                }
+                None => state.trace_id = TraceId::new_at(start_secs),
+            }
+        }
+        span.extensions_mut().insert(state);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if let Some(state) = ext.get_mut::<SpanState>() {
+            values.record(&mut SpanVisitor {
+                state,
+                capture_content: self.capture_content,
+            });
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if suppressed() {
+            return;
+        }
+        let mut visitor = EventVisitor::default();
+        event.record(&mut visitor);
+        let body = if event.metadata().target() == EVENT_TARGET {
+            match wire::decode(&mut visitor.message, &mut visitor.attributes) {
+                Some(body) => body,
+                None => return,
+            }
+        } else {
+            LogBody::Unstructured {
+                message: visitor.message.take().unwrap_or_default(),
+                severity: Severity::from_level(event.metadata().level()),
+            }
+        };
+        let mut record = LogRecord {
+            timestamp: SystemTime::now(),
+            trace_id: None,
+            span_id: None,
+            body,
+            attributes: visitor.attributes,
+        };
+        if let Some(span) = ctx.event_span(event) {
+            let mut ext = span.extensions_mut();
+            if let Some(state) = ext.get_mut::<SpanState>() {
+                if !state.remote_carrier {
+                    record.trace_id = Some(state.trace_id);
+                    record.span_id = Some(state.span_id);
+                    state.events.push(record);
+                    return;
+                }
+                record.trace_id = Some(state.trace_id);
+            }
+        }
+        self.pipeline.send(Telemetry::Log(Arc::new(record)));
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let Some(mut state) = span.extensions_mut().remove::<SpanState>() else {
+            return;
+        };
+        if state.remote_carrier {
+            return;
+        }
+        let end = state.start + state.started.elapsed();
+        if state.status == SpanStatus::Unset
+            && state.attributes.iter().any(|(k, _)| k == ERROR_TYPE)
+        {
+            state.status = SpanStatus::Error;
+        }
+        let mut inference = false;
+        match state.category {
+            SpanCategory::AgentTurn => {
+                let u = state.children_usage;
+                let attrs = &mut state.attributes;
+                set_attr(attrs, USAGE_INPUT_TOKENS, AttrValue::U64(u.prompt_tokens));
+                set_attr(attrs, USAGE_OUTPUT_TOKENS, AttrValue::U64(u.completion_tokens));
+                set_attr(attrs, INFERENCE_CALLS, AttrValue::U64(state.inference_calls));
+                set_attr(attrs, TOOL_CALLS, AttrValue::U64(state.tool_calls));
+            }
+            SpanCategory::Inference => {
+                // The metric points and the token `MetricEvent`s are derived from the
+                // record by the sinks that want them, on their own threads.
+                inference = true;
+                if let Some(turn) = nearest_agent_turn(&span) {
+                    let mut ext = turn.extensions_mut();
+                    if let Some(t) = ext.get_mut::<SpanState>() {
+                        if let Some(u) = usage_of(&state.attributes) {
+                            t.children_usage.add(&u);
+                        }
+                        t.inference_calls += 1;
+                    }
+                }
+            }
+            SpanCategory::Tool => {
+                if let Some(turn) = nearest_agent_turn(&span) {
+                    if let Some(t) = turn.extensions_mut().get_mut::<SpanState>() {
+                        t.tool_calls += 1;
+                    }
+                }
+            }
+            SpanCategory::Other => {}
+        }
+        let record = SpanRecord {
+            trace_id: state.trace_id,
+            span_id: state.span_id,
+            parent_span_id: state.parent_span_id,
+            parent_is_remote: state.parent_is_remote,
+            name: state
+                .name
+                .unwrap_or_else(|| span.metadata().name().to_owned()),
+            kind: state.kind,
+            category: state.category,
+            start_time: state.start,
+            end_time: end,
+            status: state.status,
+            status_message: state.status_message,
+            attributes: state.attributes,
+            events: state.events,
+            service_name: self.service_name.clone(),
+        };
+        let record = Arc::new(record);
+        self.pipeline.send(if inference {
+            Telemetry::Inference(record)
+        } else {
+            Telemetry::Span(record)
+        });
+    }
+}
+
+fn nearest_agent_turn<'a, S>(span: &SpanRef<'a, S>) -> Option<SpanRef<'a, S>>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    // The ancestors, nearest first, as `span.scope().skip(1)` (which would look `span`
+    // itself up again).
+    let mut next = span.parent();
+    while let Some(s) = next {
+        let is_turn = s
+            .extensions()
+            .get::<SpanState>()
+            .is_some_and(|st| st.category == SpanCategory::AgentTurn);
+        if is_turn {
+            return Some(s);
+        }
+        next = s.parent();
+    }
+    None
+}
+
+fn remote_ids(attrs: &Attributes) -> Option<(TraceId, SpanId)> {
+    let t = attr(attrs, "trace_id")?
+        .as_str()?
+        .parse()
+        .ok()?;
+    let s = attr(attrs, "span_id")?
+        .as_str()?
+        .parse()
+        .ok()?;
+    Some((t, s))
+}

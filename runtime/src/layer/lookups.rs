@@ -1,0 +1,53 @@
+//! What code outside the layer asks of a span through the subscriber: whether the layer
+//! serving it captures content (instrumented code), and the W3C ids it gave it (`context`).
+//! No global state: each answer comes from the subscriber that serves the span.
+
+use tracing_subscriber::registry::LookupSpan;
+
+use super::state::SpanState;
+use crate::model::attr::{attr, AttrValue};
+use crate::model::ids::{SpanId, TraceId};
+
+/// Target of the carrier span that `context::extract` creates for a remote parent.
+pub const REMOTE_PARENT_TARGET: &str = "llm_telemetry::remote_parent";
+
+/// Found by downcasting the subscriber: whether the layer serving a span records
+/// content. No global state, so two subscribers in one process can disagree.
+#[derive(Clone, Copy, Debug)]
+pub struct ContentCapture(pub bool);
+
+/// Whether the llm-telemetry layer that serves `span` records content.
+pub fn content_capture_enabled(span: &tracing::Span) -> bool {
+    span.with_subscriber(|(_, dispatch)| {
+        dispatch
+            .downcast_ref::<ContentCapture>()
+            .is_some_and(|c| c.0)
+    })
+    .unwrap_or(false)
+}
+
+/// The W3C ids this layer gave `span`, and the `tracestate` of the remote parent it
+/// descends from (set by `context::extract`), when an llm-telemetry layer records it.
+/// For `context::inject`.
+pub fn span_context(span: &tracing::Span) -> Option<(TraceId, SpanId, Option<String>)> {
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let span = registry.span(id)?;
+        let ids = span
+            .extensions()
+            .get::<SpanState>()
+            .map(|s| (s.trace_id, s.span_id))?;
+        let tracestate = span.scope().find_map(|s| {
+            let ext = s.extensions();
+            let state = ext.get::<SpanState>().filter(|st| st.remote_carrier)?;
+            Some(
+                attr(&state.attributes, "tracestate")
+                    .and_then(AttrValue::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            )
+        });
+        Some((ids.0, ids.1, tracestate.flatten()))
+    })
+    .flatten()
+}

@@ -1,0 +1,95 @@
+//! Every attribute name the runtime reads or writes, once: the OpenTelemetry GenAI
+//! semantic conventions (v1.41 names), the `otel.*` span conventions of `tracing`, and
+//! llm-telemetry's own keys — with the readers that interpret them ([`usage_of`]).
+//!
+//! The macros crate writes the same names into the spans it declares; `tests/macro_shapes.rs`
+//! checks that the two agree.
+
+use super::attr::{AttrValue, Attributes};
+use super::usage::Usage;
+
+/// `gen_ai.operation.name`: `chat`, `execute_tool`, `invoke_agent`, ...
+pub const OPERATION_NAME: &str = "gen_ai.operation.name";
+/// `gen_ai.provider.name`: `ollama`, `openai`, ...
+pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
+/// `gen_ai.request.model`.
+pub const REQUEST_MODEL: &str = "gen_ai.request.model";
+/// `gen_ai.response.model`.
+pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+/// `gen_ai.token.type` (`input` or `output`), a label of `gen_ai.client.token.usage`.
+pub const TOKEN_TYPE: &str = "gen_ai.token.type";
+/// `error.type`: the short type name of the error, `panic` or `cancelled`.
+pub const ERROR_TYPE: &str = "error.type";
+
+/// `gen_ai.usage.input_tokens`.
+pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+/// `gen_ai.usage.output_tokens`.
+pub const USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+/// `gen_ai.usage.cache_read.input_tokens`.
+pub const USAGE_CACHED_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+/// `gen_ai.usage.reasoning.output_tokens`.
+pub const USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+
+/// Attributes that hold prompts, completions, tool arguments or results: recorded only
+/// when content capture is on.
+pub const CONTENT_FIELDS: [&str; 4] = [
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+];
+
+/// `otel.name`: the span's display name (`chat llama3.2:3b`).
+pub const OTEL_NAME: &str = "otel.name";
+/// `otel.kind`: `client`, `internal`, ...
+pub const OTEL_KIND: &str = "otel.kind";
+/// `otel.status_code`: `ok` or `error`.
+pub const OTEL_STATUS_CODE: &str = "otel.status_code";
+/// `otel.status_message`: the error's text.
+pub const OTEL_STATUS_MESSAGE: &str = "otel.status_message";
+
+/// An agent turn's inference count.
+pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";
+/// An agent turn's tool-call count.
+pub const TOOL_CALLS: &str = "llm_telemetry.tool_calls";
+
+/// The usage recorded on an inference span, if any: `None` unless the input or the
+/// output count is present. The first attribute of a key counts, as in
+/// [`attr`](super::attr::attr).
+pub fn usage_of(attrs: &Attributes) -> Option<Usage> {
+    // One pass over the attributes instead of one look-up per slot.
+    let mut found: [Option<&AttrValue>; 4] = [None; 4];
+    for (k, v) in attrs {
+        let Some(slot) = usage_slot(k) else { continue };
+        if found[slot].is_none() {
+            found[slot] = Some(v);
+        }
+    }
+    let get = |i: usize| found[i].and_then(AttrValue::as_u64);
+    let input = get(0);
+    let output = get(1);
+    if input.is_none() && output.is_none() {
+        return None;
+    }
+    Some(Usage {
+        prompt_tokens: input.unwrap_or(0),
+        completion_tokens: output.unwrap_or(0),
+        cached_tokens: get(2),
+        reasoning_tokens: get(3),
+    })
+}
+
+/// The `gen_ai.usage.*` slot table: the index of a usage attribute in the order of
+/// [`Usage`]'s fields (prompt, completion, cached, reasoning), `None` for other names.
+/// Writers and readers of usage index their slots with it.
+#[inline]
+pub fn usage_slot(name: &str) -> Option<usize> {
+    // Constants as patterns: one `match`, compiled as the literal names would be.
+    match name {
+        USAGE_INPUT_TOKENS => Some(0),
+        USAGE_OUTPUT_TOKENS => Some(1),
+        USAGE_CACHED_TOKENS => Some(2),
+        USAGE_REASONING_TOKENS => Some(3),
+        _ => None,
+    }
+}

@@ -1,0 +1,56 @@
+//! [`SpanRecord`]: one finished span, built once by the layer and shared by every sink.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::attr::{attr, AttrValue, Attributes};
+use super::ids::{SpanId, TraceId};
+use super::log::LogRecord;
+use super::vocab::{SpanCategory, SpanKind, SpanStatus};
+
+/// One finished span.
+#[derive(Clone, Debug)]
+pub struct SpanRecord {
+    /// W3C trace id shared by every span of the trace.
+    pub trace_id: TraceId,
+    /// W3C span id.
+    pub span_id: SpanId,
+    /// Parent span, local or remote (from an incoming `traceparent`).
+    pub parent_span_id: Option<SpanId>,
+    /// True when the parent came from another process.
+    pub parent_is_remote: bool,
+    /// Display name, e.g. `chat llama3.2:3b`, `execute_tool get_weather`.
+    pub name: String,
+    /// OpenTelemetry span kind.
+    pub kind: SpanKind,
+    /// GenAI category.
+    pub category: SpanCategory,
+    /// Wall-clock start.
+    pub start_time: SystemTime,
+    /// Wall-clock end (start + monotonic elapsed time, so never before start).
+    pub end_time: SystemTime,
+    /// Final status.
+    pub status: SpanStatus,
+    /// Error message when `status` is `Error`.
+    pub status_message: Option<String>,
+    /// Attributes, GenAI names first; content attributes only when capture is on.
+    pub attributes: Attributes,
+    /// Logs and metric events recorded inside the span, in order.
+    pub events: Vec<LogRecord>,
+    /// `service.name` of the emitting process.
+    pub service_name: Arc<str>,
+}
+
+impl SpanRecord {
+    /// Duration in milliseconds (fractional).
+    pub fn duration_ms(&self) -> f64 {
+        self.end_time
+            .duration_since(self.start_time)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    }
+    /// Look an attribute up by key.
+    pub fn attr(&self, key: &str) -> Option<&AttrValue> {
+        attr(&self.attributes, key)
+    }
+}

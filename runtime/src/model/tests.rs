@@ -1,0 +1,34 @@
+//! Tests of the model types.
+
+use super::*;
+
+#[test]
+fn attr_str_keeps_every_length() {
+    let text = "abcdefghijklmnopqrstuvwxyzé0123456789";
+    for end in 0..=text.len() {
+        let Some(s) = text.get(..end) else { continue };
+        let mid = (0..=s.len() / 2)
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        for value in [
+            AttrStr::from(s),
+            AttrStr::from(s.to_owned()),
+            AttrStr::format(format_args!("{s}")),
+            AttrStr::format(format_args!("{}{}", &s[..mid], &s[mid..])),
+        ] {
+            assert_eq!(value, s);
+            assert_eq!(value.len(), s.len());
+            assert_eq!(String::from(value.clone()), s);
+            assert_eq!(
+                serde_json::to_string(&value).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+    assert_eq!(
+        serde_json::to_string(&AttrValue::Str("x".into())).unwrap(),
+        r#""x""#
+    );
+    assert!(std::mem::size_of::<AttrValue>() <= 32);
+}

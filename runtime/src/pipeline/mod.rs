@@ -1,0 +1,71 @@
+//! L3, the path from the layer to the sinks: one bounded queue and one worker thread per
+//! sink ([`sink_handle`], [`worker`]). The application thread only ever `try_send`s; a full
+//! queue drops the item and counts it ([`stats`]). Each worker batches what it receives and
+//! hands the batch to its writer ([`writer`]). What travels is a [`Telemetry`] item.
+
+pub mod counters;
+pub mod item;
+pub mod sink_handle;
+pub mod stats;
+pub mod worker;
+pub mod writer;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub use item::Telemetry;
+pub use sink_handle::{QueueOptions, SinkHandle};
+pub use stats::SinkStats;
+pub use writer::{Accepts, BatchWriter, WriteError};
+
+/// Every enabled sink of one telemetry guard.
+pub struct Pipeline {
+    sinks: Vec<SinkHandle>,
+    shut_down: AtomicBool,
+}
+
+impl Pipeline {
+    pub fn new(sinks: Vec<SinkHandle>) -> Self {
+        Pipeline {
+            sinks,
+            shut_down: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sinks.is_empty()
+    }
+
+    pub fn send(&self, item: Telemetry) {
+        for sink in &self.sinks {
+            sink.offer(&item);
+        }
+    }
+
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        self.sinks.iter().fold(true, |ok, s| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            s.flush(left) && ok
+        })
+    }
+
+    pub fn shutdown(&self, timeout: Duration) {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let deadline = Instant::now() + timeout;
+        for sink in &self.sinks {
+            let left = deadline.saturating_duration_since(Instant::now());
+            sink.shutdown(left.max(Duration::from_millis(100)));
+        }
+    }
+
+    pub fn stats(&self) -> Vec<SinkStats> {
+        self.sinks.iter().map(SinkHandle::stats).collect()
+    }
+
+    pub fn sink_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.sinks.iter().map(SinkHandle::name)
+    }
+}

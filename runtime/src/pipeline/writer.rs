@@ -1,0 +1,59 @@
+//! What a sink is to the pipeline: a [`BatchWriter`] on its own worker thread, and which
+//! items it [`Accepts`].
+
+use super::item::Telemetry;
+
+/// The error a writer reports for a batch it could not write.
+pub type WriteError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The I/O side of a sink. It lives on the sink's own worker thread.
+pub trait BatchWriter: Send + 'static {
+    /// Write one batch. On error the whole batch counts as failed.
+    fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError>;
+    /// Make everything written so far durable / exported.
+    fn flush(&mut self) -> Result<(), WriteError> {
+        Ok(())
+    }
+    /// Called about once a second, and when the queue is idle (retention, periodic export).
+    fn tick(&mut self) {}
+    /// Last call before the worker exits.
+    fn shutdown(&mut self) {}
+}
+
+/// Which kinds of item a sink takes; the others are never offered to it nor counted.
+#[derive(Clone, Copy, Debug)]
+pub struct Accepts {
+    pub spans: bool,
+    pub metrics: bool,
+    pub logs: bool,
+}
+
+impl Accepts {
+    pub const ALL: Accepts = Accepts {
+        spans: true,
+        metrics: true,
+        logs: true,
+    };
+    /// Trace exporters: spans only.
+    pub const SPANS: Accepts = Accepts {
+        spans: true,
+        metrics: false,
+        logs: false,
+    };
+    /// Metric exporters: an inference's metric points only.
+    pub const METRICS: Accepts = Accepts {
+        spans: false,
+        metrics: true,
+        logs: false,
+    };
+
+    /// Whether the sink takes `item`.
+    pub fn item(&self, item: &Telemetry) -> bool {
+        match item {
+            Telemetry::Span(_) => self.spans,
+            Telemetry::Metrics(_) => self.metrics,
+            Telemetry::Log(_) => self.logs,
+            Telemetry::Inference(..) => self.spans || self.metrics,
+        }
+    }
+}
