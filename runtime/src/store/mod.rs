@@ -22,16 +22,18 @@
 //! opens them, and everything refuses a store written by a newer version.
 
 mod filter;
+mod label_matcher;
 mod query;
 pub(crate) mod retention;
 pub(crate) mod schema;
 mod types;
 
-pub use filter::{AttributeFilter, FilterOp, LabelMatcher, MatchOp, COLUMN_KEYS};
-pub use query::{LatencyStats, SearchHit, StoreStats, TokenStats, TraceQuery, TraceStatusFilter};
+pub use filter::{AttributeFilter, FilterOp, COLUMN_KEYS};
+pub use label_matcher::{LabelMatcher, MatchOp};
 pub use retention::{parse_age, prune, prune_before, PruneReport, AGE_FORMS};
 pub use types::{
-    ExportRow, MetricPoint, MetricSeries, Span, SpanEvent, SpanWithChildren, Trace, TraceOrder,
+    ExportRow, LatencyStats, MetricPoint, MetricSeries, SearchHit, Span, SpanEvent,
+    SpanWithChildren, StoreStats, TokenStats, Trace, TraceOrder, TraceQuery, TraceStatusFilter,
 };
 
 use std::fmt;
