@@ -22,18 +22,20 @@
 //! opens them, and everything refuses a store written by a newer version.
 
 mod filter;
+mod label_matcher;
 mod query;
 pub(crate) mod retention;
 pub(crate) mod open;
 pub(crate) mod schema;
 mod types;
 
-pub use filter::{AttributeFilter, FilterOp, LabelMatcher, MatchOp, COLUMN_KEYS};
-pub use query::{LatencyStats, SearchHit, StoreStats, TokenStats, TraceQuery, TraceStatusFilter};
 pub use crate::config::parse::{parse_age, AGE_FORMS};
+pub use filter::{AttributeFilter, FilterOp, COLUMN_KEYS};
+pub use label_matcher::{LabelMatcher, MatchOp};
 pub use retention::{prune, prune_before, PruneReport};
 pub use types::{
-    ExportRow, MetricPoint, MetricSeries, Span, SpanEvent, SpanWithChildren, Trace, TraceOrder,
+    ExportRow, LatencyStats, MetricPoint, MetricSeries, SearchHit, Span, SpanEvent,
+    SpanWithChildren, StoreStats, TokenStats, Trace, TraceOrder, TraceQuery, TraceStatusFilter,
 };
 
 use std::fmt;

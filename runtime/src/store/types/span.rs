@@ -1,69 +1,12 @@
-//! What the query API returns. Every type is `serde`-serialisable (the CLI's `--json`).
-//! Timestamps are the store's own UTC text, `YYYY-MM-DD HH:MM:SS.ffffff`; use
-//! [`Span::start`] and friends for a [`SystemTime`].
+//! Spans and what is read from them: a [`Span`], a [`SpanWithChildren`] tree, a
+//! [`SpanEvent`] (log or metric event), an [`ExportRow`] and a [`SearchHit`].
 
-use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::StoreError;
 use crate::model::time::parse_sqlite_timestamp;
-
-/// One trace: a row of `traces` plus a few figures computed from its spans.
-///
-/// ```no_run
-/// # let store = llm_telemetry::store::TraceStore::open("traces.db")?;
-/// let trace = store.get_trace("4bf92f3577b34da6a3ce929d0e0e4736")?;
-/// println!("{} {} spans, {} tokens, {}", trace.trace_id, trace.span_count, trace.total_tokens, trace.status);
-/// # Ok::<(), llm_telemetry::store::StoreError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Trace {
-    /// 32 lowercase hex digits.
-    pub trace_id: String,
-    /// `service.name` of the root span (else of the first span stored).
-    pub service_name: Option<String>,
-    /// The root span, `None` while it has not closed yet.
-    pub root_span_id: Option<String>,
-    /// The root span's name; while the root is open, the name of the earliest span stored.
-    pub root_span_name: Option<String>,
-    /// Earliest span start.
-    pub start_time: String,
-    /// Latest span end so far.
-    pub end_time: String,
-    /// `end_time - start_time`, in milliseconds.
-    pub duration_ms: f64,
-    /// Spans stored.
-    pub span_count: u64,
-    /// Of which with status `error`.
-    pub error_count: u64,
-    /// `gen_ai.usage.input_tokens` summed over the trace's inference spans.
-    pub input_tokens: u64,
-    /// `gen_ai.usage.output_tokens` summed over the trace's inference spans.
-    pub output_tokens: u64,
-    /// `input_tokens + output_tokens`.
-    pub total_tokens: u64,
-    /// `error` if any span failed, else `open` while the root has not closed, else `ok`.
-    pub status: String,
-}
-
-impl Trace {
-    /// [`Trace::start_time`] as a [`SystemTime`].
-    ///
-    /// ```no_run
-    /// # let store = llm_telemetry::store::TraceStore::open("traces.db")?;
-    /// # let trace = store.get_trace("4bf92f3577b34da6a3ce929d0e0e4736")?;
-    /// let age = trace.start().and_then(|t| t.elapsed().ok());
-    /// # Ok::<(), llm_telemetry::store::StoreError>(())
-    /// ```
-    pub fn start(&self) -> Option<SystemTime> {
-        parse_sqlite_timestamp(&self.start_time)
-    }
-}
 
 /// One span: a row of `spans`.
 ///
@@ -142,9 +85,10 @@ impl Span {
     }
 }
 
-/// A span and its descendants, as [`TraceStore::get_span_tree`](super::TraceStore::get_span_tree)
-/// returns them. `depth` is the distance from the span the tree was asked for (0 for it,
-/// 1 for its children, ...); children are in start order.
+/// A span and its descendants, as
+/// [`TraceStore::get_span_tree`](super::super::TraceStore::get_span_tree) returns them.
+/// `depth` is the distance from the span the tree was asked for (0 for it, 1 for its
+/// children, ...); children are in start order.
 ///
 /// ```no_run
 /// # let store = llm_telemetry::store::TraceStore::open("traces.db")?;
@@ -241,96 +185,7 @@ pub struct SpanEvent {
     pub attributes: Map<String, Value>,
 }
 
-/// How [`TraceStore::query_traces`](super::TraceStore::query_traces) orders its result.
-/// Parses llama-stack's strings: `start_time` (oldest first), `-start_time` (newest
-/// first), `duration`, `-duration`.
-///
-/// ```
-/// use llm_telemetry::store::TraceOrder;
-/// assert_eq!("-start_time".parse::<TraceOrder>().unwrap(), TraceOrder::Newest);
-/// assert!("size".parse::<TraceOrder>().unwrap_err().to_string().contains("size"));
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TraceOrder {
-    /// Newest start first (the default).
-    #[default]
-    Newest,
-    /// Oldest start first.
-    Oldest,
-    /// Longest first.
-    Longest,
-    /// Shortest first.
-    Shortest,
-}
-
-impl TraceOrder {
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            TraceOrder::Newest => "t.timestamp DESC, t.trace_id",
-            TraceOrder::Oldest => "t.timestamp ASC, t.trace_id",
-            TraceOrder::Longest => {
-                "julianday(t.end_time) - julianday(t.start_time) DESC, t.trace_id"
-            }
-            TraceOrder::Shortest => {
-                "julianday(t.end_time) - julianday(t.start_time) ASC, t.trace_id"
-            }
-        }
-    }
-}
-
-impl FromStr for TraceOrder {
-    type Err = StoreError;
-
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "-start_time" | "-timestamp" | "newest" => Ok(TraceOrder::Newest),
-            "start_time" | "timestamp" | "oldest" => Ok(TraceOrder::Oldest),
-            "-duration" | "longest" => Ok(TraceOrder::Longest),
-            "duration" | "shortest" => Ok(TraceOrder::Shortest),
-            other => Err(StoreError::InvalidFilter {
-                reason: format!(
-                    "unknown order {other:?}: expected start_time, -start_time, duration or -duration"
-                ),
-            }),
-        }
-    }
-}
-
-/// One point of a [`MetricSeries`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct MetricPoint {
-    /// Start of the bucket (range query) or of the queried interval (instant query), UTC.
-    pub timestamp: String,
-    /// Sum of the values recorded in the bucket.
-    pub value: f64,
-    /// Number of measurements in the bucket.
-    pub count: u64,
-}
-
-/// The points of one metric for one label set.
-///
-/// ```no_run
-/// use std::time::{Duration, SystemTime};
-/// # let store = llm_telemetry::store::TraceStore::open("traces.db")?;
-/// let day_ago = SystemTime::now() - Duration::from_secs(86_400);
-/// for s in store.query_metrics("llama_stack_tokens_total", day_ago, None, None, &[])? {
-///     println!("{} {:?} = {}", s.metric, s.labels, s.values[0].value);
-/// }
-/// # Ok::<(), llm_telemetry::store::StoreError>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct MetricSeries {
-    /// The stored (OpenTelemetry) name, e.g. `llama_stack.tokens`.
-    pub metric: String,
-    /// The labels (metric attributes), rendered as text.
-    pub labels: BTreeMap<String, String>,
-    /// The points, in time order.
-    pub values: Vec<MetricPoint>,
-}
-
-/// One row of [`TraceStore::export_spans`](super::TraceStore::export_spans): a flat span
+/// One row of [`TraceStore::export_spans`](super::super::TraceStore::export_spans): a flat span
 /// with the attributes asked for, for evaluation data sets (one JSON line each).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -351,4 +206,22 @@ pub struct ExportRow {
     pub status: String,
     /// The attributes (all, or those asked for that the span has).
     pub attributes: Map<String, Value>,
+}
+
+/// Where [`TraceStore::search`](super::super::TraceStore::search) found the text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SearchHit {
+    /// The trace.
+    pub trace_id: String,
+    /// The span.
+    pub span_id: String,
+    /// The span's name.
+    pub span_name: String,
+    /// `name`, `attribute:KEY` or `log`.
+    pub field: String,
+    /// The matching text (a name, an attribute value or a log message).
+    pub text: String,
+    /// The span's start, UTC.
+    pub start_time: String,
 }

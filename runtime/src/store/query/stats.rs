@@ -1,0 +1,108 @@
+//! Summary figures of the store ([`TraceStore::stats`]): counts, error rate, tokens by
+//! model and provider, latency percentiles by span name, and the size on disk
+//! ([`TraceStore::size_bytes`]).
+
+use std::time::SystemTime;
+
+use rusqlite::types::Value as SqlValue;
+
+use super::super::types::{LatencyStats, StoreStats, TokenStats};
+use super::super::{StoreError, TraceStore};
+use super::rows::sql_text;
+use crate::model::time::sqlite_timestamp;
+
+impl TraceStore {
+    /// Counts, error rate, tokens by model and provider, latency percentiles by span name
+    /// and the size on disk, over traces started since `since` (`None`: all).
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// let stats = store.stats(None)?;
+    /// println!("{} traces, {:.1}% failed", stats.traces, stats.error_rate * 100.0);
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn stats(&self, since: Option<SystemTime>) -> Result<StoreStats, StoreError> {
+        let since = since.map(sqlite_timestamp).unwrap_or_default();
+        let p = || vec![SqlValue::Text(since.clone())];
+        // A row of two counts: all, and those that failed.
+        let counts = |sql: &str| -> Result<(u64, u64), StoreError> {
+            Ok(self
+                .collect(sql, p(), |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+                })?
+                .pop()
+                .unwrap_or_default())
+        };
+        let (traces, error_traces) = counts(
+            "SELECT COUNT(*), COALESCE(SUM(error_count > 0), 0) FROM traces WHERE timestamp >= ?1",
+        )?;
+        let (spans, error_spans) = counts(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'error'), 0) FROM spans WHERE start_time >= ?1",
+        )?;
+        let tokens = self.collect(
+            "SELECT json_extract(attributes, '$.\"gen_ai.request.model\"') AS model, \
+                    json_extract(attributes, '$.\"gen_ai.provider.name\"') AS provider, COUNT(*), \
+                    COALESCE(SUM(json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"')), 0) AS i, \
+                    COALESCE(SUM(json_extract(attributes, '$.\"gen_ai.usage.output_tokens\"')), 0) AS o \
+               FROM spans WHERE category = 'inference' AND start_time >= ?1 \
+              GROUP BY model, provider ORDER BY i + o DESC, model",
+            p(),
+            |r| {
+                Ok(TokenStats {
+                    model: r.get::<_, Option<SqlValue>>(0)?.map(sql_text),
+                    provider: r.get::<_, Option<SqlValue>>(1)?.map(sql_text),
+                    calls: r.get::<_, i64>(2)? as u64,
+                    input_tokens: r.get::<_, f64>(3)? as u64,
+                    output_tokens: r.get::<_, f64>(4)? as u64,
+                })
+            },
+        )?;
+        let durations: Vec<(String, f64)> = self.collect(
+            "SELECT name, duration_ms FROM spans WHERE duration_ms IS NOT NULL AND start_time >= ?1 \
+             ORDER BY name, duration_ms",
+            p(),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut latency = Vec::new();
+        for group in durations.chunk_by(|a, b| a.0 == b.0) {
+            let n = group.len();
+            let rank = |q: f64| group[((q * n as f64).ceil() as usize).clamp(1, n) - 1].1;
+            latency.push(LatencyStats {
+                name: group[0].0.clone(),
+                count: n as u64,
+                p50_ms: rank(0.50),
+                p95_ms: rank(0.95),
+            });
+        }
+        latency.sort_by(|a, b| b.p95_ms.total_cmp(&a.p95_ms).then(a.name.cmp(&b.name)));
+        let size_bytes = self.size_bytes();
+        Ok(StoreStats {
+            traces,
+            spans,
+            error_spans,
+            error_traces,
+            error_rate: if traces == 0 {
+                0.0
+            } else {
+                error_traces as f64 / traces as f64
+            },
+            tokens,
+            latency,
+            size_bytes,
+        })
+    }
+
+    /// Bytes on disk: the database file plus its `-wal` file.
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// println!("{} bytes", store.size_bytes());
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn size_bytes(&self) -> u64 {
+        let len = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        len(&self.path) + len(std::path::Path::new(&wal))
+    }
+}

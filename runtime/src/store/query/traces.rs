@@ -1,0 +1,199 @@
+//! Trace queries: [`TraceStore::query_traces`] and [`TraceStore::list_traces`] (a page of
+//! traces by span filters, time, service and status), [`TraceStore::get_trace`] and
+//! [`TraceStore::resolve_trace_id`] (a full id from its start or end).
+
+use rusqlite::types::Value as SqlValue;
+
+use super::super::filter::{where_clause, AttributeFilter};
+use super::super::types::{Trace, TraceOrder, TraceQuery, TraceStatusFilter};
+use super::super::{StoreError, TraceStore};
+use super::rows::{sql_count, trace_from_row, TRACE_COLS};
+use crate::model::time::sqlite_timestamp;
+
+impl TraceStore {
+    /// Traces with at least one span matching every filter, newest first by default.
+    ///
+    /// A trace is listed as soon as its first span is stored, so traces whose root span
+    /// has not closed yet are found too (their [`Trace::root_span_id`] is `None`).
+    ///
+    /// ```no_run
+    /// use llm_telemetry::store::{AttributeFilter, FilterOp, TraceOrder, TraceStore};
+    ///
+    /// let store = TraceStore::open("traces.db")?;
+    /// let filters = [AttributeFilter::new("gen_ai.usage.input_tokens", FilterOp::Gt, 1000)];
+    /// for t in store.query_traces(&filters, 100, 0, TraceOrder::Newest)? {
+    ///     println!("{} {:?} {} ms", t.trace_id, t.root_span_name, t.duration_ms);
+    /// }
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn query_traces(
+        &self,
+        filters: &[AttributeFilter],
+        limit: usize,
+        offset: usize,
+        order_by: TraceOrder,
+    ) -> Result<Vec<Trace>, StoreError> {
+        self.list_traces(&TraceQuery {
+            filters: filters.to_vec(),
+            limit,
+            offset,
+            order: order_by,
+            ..TraceQuery::default()
+        })
+    }
+
+    /// Traces selected by a [`TraceQuery`] (what `llm-trace list` shows).
+    ///
+    /// ```no_run
+    /// use llm_telemetry::store::{TraceQuery, TraceStatusFilter, TraceStore};
+    ///
+    /// let store = TraceStore::open("traces.db")?;
+    /// let failed = store.list_traces(&TraceQuery {
+    ///     status: Some(TraceStatusFilter::Error),
+    ///     ..TraceQuery::default()
+    /// })?;
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn list_traces(&self, q: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+        let mut params = Vec::new();
+        let mut conds = Vec::new();
+        if let Some(since) = q.since {
+            params.push(SqlValue::Text(sqlite_timestamp(since)));
+            conds.push(format!("t.timestamp >= ?{}", params.len()));
+        }
+        if let Some(until) = q.until {
+            params.push(SqlValue::Text(sqlite_timestamp(until)));
+            conds.push(format!("t.timestamp < ?{}", params.len()));
+        }
+        if let Some(service) = &q.service {
+            params.push(SqlValue::Text(service.clone()));
+            conds.push(format!("t.service_name = ?{}", params.len()));
+        }
+        match q.status {
+            Some(TraceStatusFilter::Error) => conds.push("t.error_count > 0".into()),
+            Some(TraceStatusFilter::Ok) => {
+                conds.push("t.error_count = 0 AND t.root_span_id IS NOT NULL".into())
+            }
+            Some(TraceStatusFilter::Open) => {
+                conds.push("t.error_count = 0 AND t.root_span_id IS NULL".into())
+            }
+            None => {}
+        }
+        if !q.filters.is_empty() {
+            let span_conds = where_clause(&q.filters, "s", &mut params)?;
+            conds.push(format!(
+                "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND {span_conds})"
+            ));
+        }
+        let conds = if conds.is_empty() {
+            "1".to_string()
+        } else {
+            conds.join(" AND ")
+        };
+        params.push(sql_count(q.limit));
+        let limit = params.len();
+        params.push(sql_count(q.offset));
+        let offset = params.len();
+        // Select the page of ids first (a subquery with LIMIT is never flattened), then the
+        // figures of just those traces: the planner cannot trade the index walk for
+        // another plan, whatever the limit.
+        let order = q.order.sql();
+        let sql = format!(
+            "SELECT {TRACE_COLS} FROM \
+               (SELECT t.trace_id FROM traces t WHERE {conds} ORDER BY {order} \
+                LIMIT ?{limit} OFFSET ?{offset}) page \
+             CROSS JOIN traces t ON t.trace_id = page.trace_id ORDER BY {order}"
+        );
+        self.collect(&sql, params, trace_from_row)
+    }
+
+    /// One trace.
+    ///
+    /// ```no_run
+    /// use llm_telemetry::store::{StoreError, TraceStore};
+    ///
+    /// let store = TraceStore::open("traces.db")?;
+    /// match store.get_trace("00000000000000000000000000000000") {
+    ///     Err(StoreError::TraceNotFound { trace_id }) => println!("no trace {trace_id}"),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn get_trace(&self, trace_id: &str) -> Result<Trace, StoreError> {
+        let sql = format!("SELECT {TRACE_COLS} FROM traces t WHERE t.trace_id = ?1");
+        self.collect(&sql, vec![SqlValue::Text(trace_id.into())], trace_from_row)?
+            .pop()
+            .ok_or_else(|| StoreError::TraceNotFound {
+                trace_id: trace_id.into(),
+            })
+    }
+
+    /// The full trace id that starts or ends with `short` (at least 4 hex digits; a
+    /// leading `…` or `...`, as `llm-trace list` prints the end of an id, is ignored). Fails
+    /// with [`StoreError::TraceNotFound`] when none does and
+    /// [`StoreError::AmbiguousTraceId`] when several do.
+    ///
+    /// Both ends are accepted because llm-telemetry's ids start with their time and a
+    /// per-process sequence (so that the store's indexes append): traces of one process
+    /// and second share their first 18 digits, and it is the end of an id, random, that
+    /// tells them apart. Ids from other tracers (random throughout) work either way.
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// let id = store.resolve_trace_id("4bf92f35")?; // a prefix
+    /// assert_eq!(id, store.resolve_trace_id("…0e0e4736")?); // or the end
+    /// assert_eq!(id.len(), 32);
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn resolve_trace_id(&self, short: &str) -> Result<String, StoreError> {
+        let short = short.trim();
+        let short = short
+            .strip_prefix('…')
+            .or_else(|| short.strip_prefix("..."))
+            .unwrap_or(short)
+            .to_ascii_lowercase();
+        if short.len() < 4 || short.len() > 32 || !short.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(StoreError::InvalidFilter {
+                reason: format!(
+                    "{short:?} is not a trace id or the start or end of one (4 to 32 hex digits)"
+                ),
+            });
+        }
+        // Range scan on the primary key: ids are lowercase hex, so every id with the
+        // prefix sorts in [prefix, prefix + 'g').
+        let upper = format!("{short}g");
+        let mut ids: Vec<String> = self.collect(
+            "SELECT trace_id FROM traces WHERE trace_id >= ?1 AND trace_id < ?2 ORDER BY trace_id LIMIT 6",
+            vec![SqlValue::Text(short.clone()), SqlValue::Text(upper)],
+            |r| r.get(0),
+        )?;
+        if short.len() < 32 {
+            // No index serves the end of an id: one pass over the primary key (~10 ms per
+            // 100,000 traces), only when it is asked for.
+            let ends: Vec<String> = self.collect(
+                "SELECT trace_id FROM traces WHERE substr(trace_id, -?2) = ?1 LIMIT 6",
+                vec![
+                    SqlValue::Text(short.clone()),
+                    SqlValue::Integer(short.len() as i64),
+                ],
+                |r| r.get(0),
+            )?;
+            for id in ends {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        match ids.len() {
+            0 => Err(StoreError::TraceNotFound { trace_id: short }),
+            1 => Ok(ids.into_iter().next().expect("one")),
+            _ => {
+                ids.truncate(6);
+                Err(StoreError::AmbiguousTraceId {
+                    prefix: short,
+                    candidates: ids,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! What the query API returns, and the parameters it takes. Every returned type is
+//! `serde`-serialisable (the CLI's `--json`). Timestamps are the store's own UTC text,
+//! `YYYY-MM-DD HH:MM:SS.ffffff`; use [`Span::start`] and friends for a
+//! [`SystemTime`](std::time::SystemTime).
+
+mod metric;
+mod span;
+mod stats;
+mod trace;
+
+pub use metric::{MetricPoint, MetricSeries};
+pub use span::{ExportRow, SearchHit, Span, SpanEvent, SpanWithChildren};
+pub use stats::{LatencyStats, StoreStats, TokenStats};
+pub use trace::{Trace, TraceOrder, TraceQuery, TraceStatusFilter};
