@@ -11,7 +11,7 @@
 //! Durability: WAL with `synchronous=NORMAL` (a committed batch survives a crash of the
 //! application; the last batches may be lost on power loss), `busy_timeout` 5 s. While
 //! batches keep coming, a second connection on its own thread copies the WAL into the file
-//! (see the `wal_checkpointer` module), so neither the writer nor the guard's drop waits for
+//! (see the `checkpointer` module), so neither the writer nor the guard's drop waits for
 //! that copy; SQLite's own checkpoint at 16,384 WAL pages stays as the backstop that lets
 //! the WAL restart, and an idle store is checkpointed every 10 s from `tick()`.
 //!
@@ -64,7 +64,9 @@ use crate::record::{
 };
 use crate::store::schema::{self, SchemaError};
 
-use super::wal_checkpointer::WalCheckpointer;
+mod checkpointer;
+
+use checkpointer::WalCheckpointer;
 
 /// How long a write waits for another writer's lock before the batch fails.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -1881,7 +1883,7 @@ mod tests {
         let mut w = open(&path);
         let empty = std::fs::metadata(&path).unwrap().len();
         let batch = || -> Vec<Telemetry> {
-            (0..super::super::wal_checkpointer::NUDGE_EVERY_ITEMS)
+            (0..super::checkpointer::NUDGE_EVERY_ITEMS)
                 .map(|_| S::new(TraceId::random(), None, "busy").item())
                 .collect()
         };
@@ -1902,7 +1904,7 @@ mod tests {
         let conn = reader(&path);
         assert_eq!(
             count(&conn, "SELECT count(*) FROM spans"),
-            3 * super::super::wal_checkpointer::NUDGE_EVERY_ITEMS as i64
+            3 * super::checkpointer::NUDGE_EVERY_ITEMS as i64
         );
     }
 
