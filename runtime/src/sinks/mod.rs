@@ -5,7 +5,6 @@ mod console;
 pub(crate) mod otlp;
 mod prometheus;
 pub(crate) mod sqlite;
-mod wal_checkpointer;
 
 use std::path::PathBuf;
 
