@@ -46,6 +46,7 @@
 
 mod async_like;
 mod attr;
+mod errors;
 mod expand;
 mod validate;
 

@@ -3,7 +3,8 @@
 
 use syn::{Ident, ItemFn};
 
-use crate::attr::{edit_distance, Errors, MacroArgs};
+use crate::attr::MacroArgs;
+use crate::errors::{did_you_mean, Errors};
 use crate::expand::param_names;
 
 /// Check `args` against `item`.
@@ -47,14 +48,8 @@ pub(crate) fn check<A: MacroArgs>(args: &A, item: &ItemFn) -> Errors {
 
 /// ": did you mean `api_key`?", or the list of the parameters.
 fn skip_hint(skip: &Ident, params: &[Ident], has_receiver: bool) -> String {
-    let skip = skip.to_string();
-    let closest = params
-        .iter()
-        .map(|param| (edit_distance(&skip, &param.to_string()), param))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance);
-    if let Some((_, param)) = closest {
-        return format!(": did you mean `{param}`?");
+    if let Some(suggestion) = did_you_mean(&skip.to_string(), params) {
+        return suggestion;
     }
     let names: Vec<String> = has_receiver
         .then(|| "`self`".to_owned())
