@@ -10,14 +10,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
-use syn::{
-    AttrStyle, Block, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Signature, Type,
-};
+use syn::{AttrStyle, Block, Expr, ExprLit, Ident, ItemFn, Lit};
 
 use crate::async_like::{self, AsyncLike};
 use crate::attr::{self, AgentTurnArgs, InferenceArgs, MacroArgs, ToolArgs, UsageMode};
-use crate::validate;
+use crate::{signature, validate};
 
 /// Expand one of the three attributes: parse, validate, generate. On any error, emit
 /// all the errors and the function unchanged, so that one mistake gives one error.
@@ -100,39 +97,6 @@ fn not_a_function<A: MacroArgs>(item: &syn::Item) -> syn::Error {
 
 fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
     quote!(#a #b)
-}
-
-/// The names bound by the function's parameters, `self` excluded.
-pub(crate) fn param_names(sig: &Signature) -> Vec<Ident> {
-    let mut names = Vec::new();
-    for input in &sig.inputs {
-        if let FnArg::Typed(param) = input {
-            collect_bindings(&param.pat, &mut names);
-        }
-    }
-    names
-}
-
-fn collect_bindings(pat: &Pat, names: &mut Vec<Ident>) {
-    match pat {
-        Pat::Ident(p) => {
-            names.push(p.ident.clone());
-            if let Some((_, sub)) = &p.subpat {
-                collect_bindings(sub, names);
-            }
-        }
-        Pat::Reference(p) => collect_bindings(&p.pat, names),
-        Pat::Type(p) => collect_bindings(&p.pat, names),
-        Pat::Paren(p) => collect_bindings(&p.pat, names),
-        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
-        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
-        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
-        Pat::Struct(p) => p
-            .fields
-            .iter()
-            .for_each(|f| collect_bindings(&f.pat, names)),
-        _ => {}
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -351,9 +315,13 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             ..
         } = &self.locals;
         let prelude = self.prelude();
-        let ret_ty = self.return_type();
+        let ret_ty = signature::return_type(&self.item.sig);
         let fake_return = self.fake_return();
-        let outcome = self.outcome(&quote!(&#span), &quote!(&#ret), &self.usage_type(false));
+        let outcome = self.outcome(
+            &quote!(&#span),
+            &quote!(&#ret),
+            &signature::usage_type(&self.item.sig, false),
+        );
         quote! {
             #prelude
             let #guard = #p::PanicGuard::new(&#span);
@@ -376,7 +344,7 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let fake_return = self.fake_return();
         let instrumented = self.instrument_future(
             &quote!(async move { #fake_return #block }),
-            &self.usage_type(false),
+            &signature::usage_type(&self.item.sig, false),
         );
         quote! {
             #prelude
@@ -396,7 +364,10 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             ..
         } = &self.locals;
         let prelude = self.prelude();
-        let instrumented = self.instrument_future(&quote!(#future), &self.usage_type(true));
+        let instrumented = self.instrument_future(
+            &quote!(#future),
+            &signature::usage_type(&self.item.sig, true),
+        );
         quote! {
             #prelude
             let #guard = #p::PanicGuard::new(&#span);
@@ -415,7 +386,10 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let prelude = self.prelude();
         let leading = async_like.leading;
         let block = async_like.block;
-        let instrumented = self.instrument_future(&block.to_token_stream(), &self.usage_type(true));
+        let instrumented = self.instrument_future(
+            &block.to_token_stream(),
+            &signature::usage_type(&self.item.sig, true),
+        );
         let tail = match async_like.pin {
             Some(pin) => quote!(#pin(#instrumented)),
             None => instrumented,
@@ -454,7 +428,7 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let new_span = self.new_span();
         let skips = &self.args.common().skips;
         // `_name` parameters are unused by the function: not content.
-        let pushes = param_names(&self.item.sig)
+        let pushes = signature::param_names(&self.item.sig)
             .into_iter()
             .filter(|param| !skips.contains(param) && !param.to_string().starts_with('_'))
             .map(|param| {
@@ -579,50 +553,13 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         }
     }
 
-    /// The declared return type, `impl Trait` replaced by `_` so that it can annotate
-    /// a `let`.
-    fn return_type(&self) -> Type {
-        match &self.item.sig.output {
-            ReturnType::Type(_, ty) => erase_impl_trait(ty),
-            ReturnType::Default => syn::parse_quote!(()),
-        }
-    }
-
-    /// The type whose `TokenUsage` is read: the return type (`async_output`: the output
-    /// of the returned future), `impl Trait` replaced by `_`. Without a return type,
-    /// `()` at the function's name; when a future's output is not spelled out, `_`.
-    fn usage_type(&self, async_output: bool) -> TokenStream {
-        let sig = &self.item.sig;
-        let ty = if async_output {
-            async_like::future_output(&sig.output)
-        } else {
-            match &sig.output {
-                ReturnType::Type(_, ty) => Some(&**ty),
-                ReturnType::Default => None,
-            }
-        };
-        match ty {
-            Some(ty) => erase_impl_trait(ty).into_token_stream(),
-            None if async_output => quote_spanned!(sig.ident.span()=> _),
-            None => quote_spanned!(sig.ident.span()=> ()),
-        }
-    }
-
-    /// The return type's span, or the function name's when there is none.
-    fn return_span(&self) -> Span {
-        match &self.item.sig.output {
-            ReturnType::Type(_, ty) => ty.span(),
-            ReturnType::Default => self.item.sig.ident.span(),
-        }
-    }
-
     /// A statement that fixes the type of the closure's or async block's `return`s to
     /// the function's return type before the body is checked, as `tracing-attributes`
     /// does: the body then sees the expected type it had in the function, so that
     /// `return Err(e.into())` infers and `Ok(&string)` coerces to `Ok(&str)`.
     fn fake_return(&self) -> TokenStream {
-        let ret_ty = self.return_type();
-        quote_spanned! {self.return_span()=>
+        let ret_ty = signature::return_type(&self.item.sig);
+        quote_spanned! {signature::return_span(&self.item.sig)=>
             #[allow(
                 unknown_lints,
                 unreachable_code,
@@ -649,27 +586,6 @@ fn field_key(name: &str) -> TokenStream {
     quote!(#(#parts).*)
 }
 
-/// `ty` with every `impl Trait` replaced by `_`.
-fn erase_impl_trait(ty: &Type) -> Type {
-    let mut ty = ty.clone();
-    ImplTraitEraser.visit_type_mut(&mut ty);
-    ty
-}
-
-/// Replaces every `impl Trait` in a type with `_`.
-struct ImplTraitEraser;
-
-impl VisitMut for ImplTraitEraser {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: syn::Token![_](impl_trait.impl_token.span),
-            });
-        } else {
-            syn::visit_mut::visit_type_mut(self, ty);
-        }
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,7 @@ mod async_like;
 mod attr;
 mod errors;
 mod expand;
+mod signature;
 mod validate;
 
 use proc_macro::TokenStream;

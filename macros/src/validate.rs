@@ -5,7 +5,7 @@ use syn::{Ident, ItemFn};
 
 use crate::attr::MacroArgs;
 use crate::errors::{did_you_mean, Errors};
-use crate::expand::param_names;
+use crate::signature::param_names;
 
 /// Check `args` against `item`.
 pub(crate) fn check<A: MacroArgs>(args: &A, item: &ItemFn) -> Errors {
