@@ -10,10 +10,11 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{AttrStyle, Block, Expr, ExprLit, Ident, ItemFn, Lit};
+use syn::{AttrStyle, Block, Ident, ItemFn};
 
 use crate::async_like::{self, AsyncLike};
-use crate::attr::{self, AgentTurnArgs, InferenceArgs, MacroArgs, ToolArgs, UsageMode};
+use crate::attr::{self, MacroArgs};
+use crate::spec::{SpanArgs, SpanSpec, Value};
 use crate::{signature, validate};
 
 /// Expand one of the three attributes: parse, validate, generate. On any error, emit
@@ -97,122 +98,6 @@ fn not_a_function<A: MacroArgs>(item: &syn::Item) -> syn::Error {
 
 fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
     quote!(#a #b)
-}
-
-// ---------------------------------------------------------------------------------------
-// What each macro puts on its span
-
-/// The arguments of a macro, as the span they describe.
-pub(crate) trait SpanArgs: MacroArgs {
-    /// The span for the function named `fn_name`.
-    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_>;
-}
-
-/// The name, kind and GenAI fields of a span.
-pub(crate) struct SpanSpec<'a> {
-    /// The span's static name and `gen_ai.operation.name`.
-    operation: &'static str,
-    /// `otel.kind`.
-    otel_kind: &'static str,
-    /// The field whose value follows the operation in `otel.name` (`chat {model}`).
-    subject: &'static str,
-    /// The GenAI fields, in order.
-    fields: Vec<(&'static str, Value<'a>)>,
-    /// Where captured content goes: (arguments, return value).
-    content_fields: (&'static str, &'static str),
-    /// Read `gen_ai.usage.*` from the return value through `TokenUsage`.
-    read_usage: bool,
-}
-
-/// The value of a GenAI field.
-enum Value<'a> {
-    /// Declared `Empty`, recorded later (or never).
-    Empty,
-    /// Known when the macro expands: a string literal, or the function's name.
-    Str(String),
-    /// An argument's expression, evaluated once before the body, recorded with `Display`.
-    Expr(&'a Expr),
-}
-
-impl<'a> Value<'a> {
-    fn of(expr: Option<&'a Expr>) -> Self {
-        match expr {
-            Some(Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            })) => Value::Str(s.value()),
-            Some(expr) => Value::Expr(expr),
-            None => Value::Empty,
-        }
-    }
-
-    fn or_str(self, default: impl FnOnce() -> String) -> Self {
-        match self {
-            Value::Empty => Value::Str(default()),
-            value => value,
-        }
-    }
-}
-
-impl SpanArgs for InferenceArgs {
-    fn span_spec(&self, _fn_name: &Ident) -> SpanSpec<'_> {
-        SpanSpec {
-            operation: self.operation.as_str(),
-            otel_kind: "client",
-            subject: "gen_ai.request.model",
-            fields: vec![
-                ("gen_ai.provider.name", Value::of(self.provider.as_ref())),
-                ("gen_ai.request.model", Value::of(self.model.as_ref())),
-                ("gen_ai.response.model", Value::Empty),
-                ("gen_ai.usage.input_tokens", Value::Empty),
-                ("gen_ai.usage.output_tokens", Value::Empty),
-                ("gen_ai.usage.cache_read.input_tokens", Value::Empty),
-                ("gen_ai.usage.reasoning.output_tokens", Value::Empty),
-                ("gen_ai.input.messages", Value::Empty),
-                ("gen_ai.output.messages", Value::Empty),
-            ],
-            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
-            read_usage: self.usage == UsageMode::FromReturn,
-        }
-    }
-}
-
-impl SpanArgs for AgentTurnArgs {
-    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
-        let agent = Value::of(self.agent.as_ref()).or_str(|| fn_name.unraw().to_string());
-        SpanSpec {
-            operation: "invoke_agent",
-            otel_kind: "internal",
-            subject: "gen_ai.agent.name",
-            fields: vec![
-                ("gen_ai.agent.name", agent),
-                ("gen_ai.conversation.id", Value::of(self.session.as_ref())),
-                ("gen_ai.input.messages", Value::Empty),
-                ("gen_ai.output.messages", Value::Empty),
-            ],
-            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
-            read_usage: false,
-        }
-    }
-}
-
-impl SpanArgs for ToolArgs {
-    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
-        let tool = Value::of(self.tool.as_ref()).or_str(|| fn_name.unraw().to_string());
-        SpanSpec {
-            operation: "execute_tool",
-            otel_kind: "internal",
-            subject: "gen_ai.tool.name",
-            fields: vec![
-                ("gen_ai.tool.name", tool),
-                ("gen_ai.tool.type", Value::Str("function".to_owned())),
-                ("gen_ai.tool.call.id", Value::of(self.call_id.as_ref())),
-                ("gen_ai.tool.call.arguments", Value::Empty),
-                ("gen_ai.tool.call.result", Value::Empty),
-            ],
-            content_fields: ("gen_ai.tool.call.arguments", "gen_ai.tool.call.result"),
-            read_usage: false,
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -589,6 +474,7 @@ fn field_key(name: &str) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attr::ToolArgs;
 
     fn tool(args: TokenStream, item: TokenStream) -> String {
         instrument::<ToolArgs>(args, item).to_string()

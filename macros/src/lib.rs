@@ -49,6 +49,7 @@ mod attr;
 mod errors;
 mod expand;
 mod signature;
+mod spec;
 mod validate;
 
 use proc_macro::TokenStream;
