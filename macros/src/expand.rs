@@ -13,14 +13,15 @@ use syn::spanned::Spanned;
 use syn::{AttrStyle, Block, Ident, ItemFn};
 
 use crate::async_like::{self, AsyncLike};
-use crate::attr::{self, MacroArgs};
+use crate::attr;
+use crate::item::ParsedItem;
 use crate::spec::{SpanArgs, SpanSpec, Value};
 use crate::{signature, validate};
 
 /// Expand one of the three attributes: parse, validate, generate. On any error, emit
 /// all the errors and the function unchanged, so that one mistake gives one error.
 pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn = match parse_item::<A>(item.clone()) {
+    let item_fn = match ParsedItem::parse::<A>(item.clone()) {
         ParsedItem::Fn(item_fn) => item_fn,
         ParsedItem::NotAFunction(error) => {
             let error = error.to_compile_error();
@@ -36,72 +37,6 @@ pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> T
     }
     Generator::new(&args, &item_fn).function()
 }
-
-// ---------------------------------------------------------------------------------------
-// The item
-
-enum ParsedItem {
-    Fn(Box<ItemFn>),
-    NotAFunction(syn::Error),
-    Unparsable,
-}
-
-fn parse_item<A: MacroArgs>(item: TokenStream) -> ParsedItem {
-    if let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) {
-        return ParsedItem::Fn(Box::new(item_fn));
-    }
-    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
-        if method.default.is_none() {
-            return ParsedItem::NotAFunction(syn::Error::new_spanned(
-                &method.sig,
-                format!(
-                    "`#[{}]` needs the function's body: put it on the implementation, \
-                     not on the declaration",
-                    A::MACRO
-                ),
-            ));
-        }
-    }
-    match syn::parse2::<syn::Item>(item) {
-        Ok(syn::Item::Fn(_) | syn::Item::Verbatim(_)) | Err(_) => ParsedItem::Unparsable,
-        Ok(other) => ParsedItem::NotAFunction(not_a_function::<A>(&other)),
-    }
-}
-
-/// "can only be applied to a function", pointing at what the item is (`struct Foo`).
-fn not_a_function<A: MacroArgs>(item: &syn::Item) -> syn::Error {
-    use syn::Item;
-    let (what, head) = match item {
-        Item::Struct(i) => ("a struct", pair(&i.struct_token, &i.ident)),
-        Item::Enum(i) => ("an enum", pair(&i.enum_token, &i.ident)),
-        Item::Union(i) => ("a union", pair(&i.union_token, &i.ident)),
-        Item::Trait(i) => ("a trait", pair(&i.trait_token, &i.ident)),
-        Item::Impl(i) => ("an impl block", pair(&i.impl_token, &i.self_ty)),
-        Item::Mod(i) => ("a module", pair(&i.mod_token, &i.ident)),
-        Item::Const(i) => ("a constant", pair(&i.const_token, &i.ident)),
-        Item::Static(i) => ("a static", pair(&i.static_token, &i.ident)),
-        Item::Type(i) => ("a type alias", pair(&i.type_token, &i.ident)),
-        Item::Use(i) => ("a `use` declaration", pair(&i.use_token, &i.tree)),
-        Item::ExternCrate(i) => ("an `extern crate`", pair(&i.extern_token, &i.ident)),
-        Item::ForeignMod(i) => ("an `extern` block", i.abi.to_token_stream()),
-        Item::Macro(i) => ("a macro", i.mac.path.to_token_stream()),
-        other => ("not a function", other.to_token_stream()),
-    };
-    syn::Error::new_spanned(
-        head,
-        format!(
-            "`#[{}]` can only be applied to a function, not to {what}",
-            A::MACRO
-        ),
-    )
-}
-
-fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
-    quote!(#a #b)
-}
-
-// ---------------------------------------------------------------------------------------
-// The generator
 
 /// Names of the generated locals, all with `mixed_site` hygiene.
 struct Locals {

@@ -48,6 +48,7 @@ mod async_like;
 mod attr;
 mod errors;
 mod expand;
+mod item;
 mod signature;
 mod spec;
 mod validate;
