@@ -1,10 +1,16 @@
-//! Code generation: the instrumented function.
+//! The expansion of the three attributes: parse the item and the arguments, check
+//! them, then generate the instrumented function.
 //!
-//! Each macro turns its arguments into a [`SpanSpec`] (the span's name, kind and GenAI
-//! fields); the rest is shared. The generated code refers only to
-//! `::llm_telemetry::__private` (or `<crate = path>::__private`), whose items are
-//! documented in the runtime's `private.rs`. Its locals use `Span::mixed_site()`
-//! hygiene, so they can neither clash with nor be seen by the user's code.
+//! What differs between the macros is in their [`SpanSpec`]; the code generated from
+//! it is the same for all three. It refers only to `::llm_telemetry::__private` (or
+//! `<crate = path>::__private`), whose items are documented in the runtime's
+//! `private.rs`. Its locals use `Span::mixed_site()` hygiene, so they can neither
+//! clash with nor be seen by the user's code.
+//!
+//! This is the largest file of the crate because the four shapes of function (plain,
+//! `async fn`, returning `impl Future`, tail async block as `#[async_trait]` writes
+//! it) each get their own body template, around one shared prelude, span and outcome;
+//! split apart, a template would no longer be read next to the pieces it assembles.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -68,6 +74,7 @@ impl Locals {
     }
 }
 
+/// The generator of one instrumented function, from the arguments of macro `A`.
 struct Generator<'a, A> {
     args: &'a A,
     item: &'a ItemFn,

@@ -1,5 +1,7 @@
-//! Checks of the arguments against the function they instrument. Every problem is
-//! collected, so that they are all reported at once.
+//! Checks of the arguments against the function they instrument (`const fn`, `skip`
+//! of a parameter that does not exist), apart from the code generation: they read the
+//! arguments and the signature only. Every problem is collected, so that they are all
+//! reported at once.
 
 use syn::{Ident, ItemFn};
 
