@@ -11,6 +11,8 @@ use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{parenthesized, Expr, Ident, LitStr, Path, Token};
 
+use crate::errors::{did_you_mean, Errors};
+
 // ---------------------------------------------------------------------------------------
 // The arguments
 
@@ -469,13 +471,7 @@ fn unknown_argument<A: MacroArgs>(key: &Ident) -> syn::Error {
             ),
         );
     }
-    let suggestion = A::OWN_KEYS
-        .iter()
-        .chain(COMMON_KEYS)
-        .filter(|candidate| edit_distance(&name, candidate) <= 2)
-        .min_by_key(|candidate| edit_distance(&name, candidate))
-        .map(|candidate| format!(": did you mean `{candidate}`?"))
-        .unwrap_or_default();
+    let suggestion = did_you_mean(&name, A::OWN_KEYS.iter().chain(COMMON_KEYS)).unwrap_or_default();
     syn::Error::new(
         key.span(),
         format!(
@@ -496,51 +492,6 @@ fn accepted_list<A: MacroArgs>() -> String {
     match keys.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => keys.concat(),
-    }
-}
-
-/// Levenshtein distance, for "did you mean".
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
-// ---------------------------------------------------------------------------------------
-// Errors
-
-/// Several errors, reported together.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    /// Add one error.
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(errors) => errors.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// Add all of `other`'s errors.
-    pub(crate) fn extend(&mut self, other: Errors) {
-        if let Some(error) = other.0 {
-            self.push(error);
-        }
-    }
-
-    /// `compile_error!`s for every error, or `None` when there is none.
-    pub(crate) fn to_compile_errors(&self) -> Option<TokenStream> {
-        self.0.as_ref().map(syn::Error::to_compile_error)
     }
 }
 
@@ -600,12 +551,5 @@ mod tests {
     fn rejects_reserved_fields() {
         let errors = errors_of::<ToolArgs>(quote!(fields(otel.name = "x")));
         assert!(errors[0].contains("`name = \"...\"`"), "{errors:?}");
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("modle", "model"), 2);
-        assert_eq!(edit_distance("tool", "tool"), 0);
-        assert_eq!(edit_distance("", "abc"), 3);
     }
 }

@@ -1,28 +1,33 @@
-//! Code generation: the instrumented function.
+//! The expansion of the three attributes: parse the item and the arguments, check
+//! them, then generate the instrumented function.
 //!
-//! Each macro turns its arguments into a [`SpanSpec`] (the span's name, kind and GenAI
-//! fields); the rest is shared. The generated code refers only to
-//! `::llm_telemetry::__private` (or `<crate = path>::__private`), whose items are
-//! documented in the runtime's `private.rs`. Its locals use `Span::mixed_site()`
-//! hygiene, so they can neither clash with nor be seen by the user's code.
+//! What differs between the macros is in their [`SpanSpec`]; the code generated from
+//! it is the same for all three. It refers only to `::llm_telemetry::__private` (or
+//! `<crate = path>::__private`), whose items are documented in the runtime's
+//! `private.rs`. Its locals use `Span::mixed_site()` hygiene, so they can neither
+//! clash with nor be seen by the user's code.
+//!
+//! This is the largest file of the crate because the four shapes of function (plain,
+//! `async fn`, returning `impl Future`, tail async block as `#[async_trait]` writes
+//! it) each get their own body template, around one shared prelude, span and outcome;
+//! split apart, a template would no longer be read next to the pieces it assembles.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::visit_mut::VisitMut;
-use syn::{
-    AttrStyle, Block, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, Pat, ReturnType, Signature, Type,
-};
+use syn::{AttrStyle, Block, Ident, ItemFn};
 
 use crate::async_like::{self, AsyncLike};
-use crate::attr::{self, AgentTurnArgs, InferenceArgs, MacroArgs, ToolArgs, UsageMode};
-use crate::validate;
+use crate::attr;
+use crate::item::ParsedItem;
+use crate::spec::{SpanArgs, SpanSpec, Value};
+use crate::{signature, validate};
 
 /// Expand one of the three attributes: parse, validate, generate. On any error, emit
 /// all the errors and the function unchanged, so that one mistake gives one error.
 pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn = match parse_item::<A>(item.clone()) {
+    let item_fn = match ParsedItem::parse::<A>(item.clone()) {
         ParsedItem::Fn(item_fn) => item_fn,
         ParsedItem::NotAFunction(error) => {
             let error = error.to_compile_error();
@@ -38,221 +43,6 @@ pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> T
     }
     Generator::new(&args, &item_fn).function()
 }
-
-// ---------------------------------------------------------------------------------------
-// The item
-
-enum ParsedItem {
-    Fn(Box<ItemFn>),
-    NotAFunction(syn::Error),
-    Unparsable,
-}
-
-fn parse_item<A: MacroArgs>(item: TokenStream) -> ParsedItem {
-    if let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) {
-        return ParsedItem::Fn(Box::new(item_fn));
-    }
-    if let Ok(method) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
-        if method.default.is_none() {
-            return ParsedItem::NotAFunction(syn::Error::new_spanned(
-                &method.sig,
-                format!(
-                    "`#[{}]` needs the function's body: put it on the implementation, \
-                     not on the declaration",
-                    A::MACRO
-                ),
-            ));
-        }
-    }
-    match syn::parse2::<syn::Item>(item) {
-        Ok(syn::Item::Fn(_) | syn::Item::Verbatim(_)) | Err(_) => ParsedItem::Unparsable,
-        Ok(other) => ParsedItem::NotAFunction(not_a_function::<A>(&other)),
-    }
-}
-
-/// "can only be applied to a function", pointing at what the item is (`struct Foo`).
-fn not_a_function<A: MacroArgs>(item: &syn::Item) -> syn::Error {
-    use syn::Item;
-    let (what, head) = match item {
-        Item::Struct(i) => ("a struct", pair(&i.struct_token, &i.ident)),
-        Item::Enum(i) => ("an enum", pair(&i.enum_token, &i.ident)),
-        Item::Union(i) => ("a union", pair(&i.union_token, &i.ident)),
-        Item::Trait(i) => ("a trait", pair(&i.trait_token, &i.ident)),
-        Item::Impl(i) => ("an impl block", pair(&i.impl_token, &i.self_ty)),
-        Item::Mod(i) => ("a module", pair(&i.mod_token, &i.ident)),
-        Item::Const(i) => ("a constant", pair(&i.const_token, &i.ident)),
-        Item::Static(i) => ("a static", pair(&i.static_token, &i.ident)),
-        Item::Type(i) => ("a type alias", pair(&i.type_token, &i.ident)),
-        Item::Use(i) => ("a `use` declaration", pair(&i.use_token, &i.tree)),
-        Item::ExternCrate(i) => ("an `extern crate`", pair(&i.extern_token, &i.ident)),
-        Item::ForeignMod(i) => ("an `extern` block", i.abi.to_token_stream()),
-        Item::Macro(i) => ("a macro", i.mac.path.to_token_stream()),
-        other => ("not a function", other.to_token_stream()),
-    };
-    syn::Error::new_spanned(
-        head,
-        format!(
-            "`#[{}]` can only be applied to a function, not to {what}",
-            A::MACRO
-        ),
-    )
-}
-
-fn pair(a: &impl ToTokens, b: &impl ToTokens) -> TokenStream {
-    quote!(#a #b)
-}
-
-/// The names bound by the function's parameters, `self` excluded.
-pub(crate) fn param_names(sig: &Signature) -> Vec<Ident> {
-    let mut names = Vec::new();
-    for input in &sig.inputs {
-        if let FnArg::Typed(param) = input {
-            collect_bindings(&param.pat, &mut names);
-        }
-    }
-    names
-}
-
-fn collect_bindings(pat: &Pat, names: &mut Vec<Ident>) {
-    match pat {
-        Pat::Ident(p) => {
-            names.push(p.ident.clone());
-            if let Some((_, sub)) = &p.subpat {
-                collect_bindings(sub, names);
-            }
-        }
-        Pat::Reference(p) => collect_bindings(&p.pat, names),
-        Pat::Type(p) => collect_bindings(&p.pat, names),
-        Pat::Paren(p) => collect_bindings(&p.pat, names),
-        Pat::Tuple(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
-        Pat::TupleStruct(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
-        Pat::Slice(p) => p.elems.iter().for_each(|p| collect_bindings(p, names)),
-        Pat::Struct(p) => p
-            .fields
-            .iter()
-            .for_each(|f| collect_bindings(&f.pat, names)),
-        _ => {}
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// What each macro puts on its span
-
-/// The arguments of a macro, as the span they describe.
-pub(crate) trait SpanArgs: MacroArgs {
-    /// The span for the function named `fn_name`.
-    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_>;
-}
-
-/// The name, kind and GenAI fields of a span.
-pub(crate) struct SpanSpec<'a> {
-    /// The span's static name and `gen_ai.operation.name`.
-    operation: &'static str,
-    /// `otel.kind`.
-    otel_kind: &'static str,
-    /// The field whose value follows the operation in `otel.name` (`chat {model}`).
-    subject: &'static str,
-    /// The GenAI fields, in order.
-    fields: Vec<(&'static str, Value<'a>)>,
-    /// Where captured content goes: (arguments, return value).
-    content_fields: (&'static str, &'static str),
-    /// Read `gen_ai.usage.*` from the return value through `TokenUsage`.
-    read_usage: bool,
-}
-
-/// The value of a GenAI field.
-enum Value<'a> {
-    /// Declared `Empty`, recorded later (or never).
-    Empty,
-    /// Known when the macro expands: a string literal, or the function's name.
-    Str(String),
-    /// An argument's expression, evaluated once before the body, recorded with `Display`.
-    Expr(&'a Expr),
-}
-
-impl<'a> Value<'a> {
-    fn of(expr: Option<&'a Expr>) -> Self {
-        match expr {
-            Some(Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            })) => Value::Str(s.value()),
-            Some(expr) => Value::Expr(expr),
-            None => Value::Empty,
-        }
-    }
-
-    fn or_str(self, default: impl FnOnce() -> String) -> Self {
-        match self {
-            Value::Empty => Value::Str(default()),
-            value => value,
-        }
-    }
-}
-
-impl SpanArgs for InferenceArgs {
-    fn span_spec(&self, _fn_name: &Ident) -> SpanSpec<'_> {
-        SpanSpec {
-            operation: self.operation.as_str(),
-            otel_kind: "client",
-            subject: "gen_ai.request.model",
-            fields: vec![
-                ("gen_ai.provider.name", Value::of(self.provider.as_ref())),
-                ("gen_ai.request.model", Value::of(self.model.as_ref())),
-                ("gen_ai.response.model", Value::Empty),
-                ("gen_ai.usage.input_tokens", Value::Empty),
-                ("gen_ai.usage.output_tokens", Value::Empty),
-                ("gen_ai.usage.cache_read.input_tokens", Value::Empty),
-                ("gen_ai.usage.reasoning.output_tokens", Value::Empty),
-                ("gen_ai.input.messages", Value::Empty),
-                ("gen_ai.output.messages", Value::Empty),
-            ],
-            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
-            read_usage: self.usage == UsageMode::FromReturn,
-        }
-    }
-}
-
-impl SpanArgs for AgentTurnArgs {
-    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
-        let agent = Value::of(self.agent.as_ref()).or_str(|| fn_name.unraw().to_string());
-        SpanSpec {
-            operation: "invoke_agent",
-            otel_kind: "internal",
-            subject: "gen_ai.agent.name",
-            fields: vec![
-                ("gen_ai.agent.name", agent),
-                ("gen_ai.conversation.id", Value::of(self.session.as_ref())),
-                ("gen_ai.input.messages", Value::Empty),
-                ("gen_ai.output.messages", Value::Empty),
-            ],
-            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
-            read_usage: false,
-        }
-    }
-}
-
-impl SpanArgs for ToolArgs {
-    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
-        let tool = Value::of(self.tool.as_ref()).or_str(|| fn_name.unraw().to_string());
-        SpanSpec {
-            operation: "execute_tool",
-            otel_kind: "internal",
-            subject: "gen_ai.tool.name",
-            fields: vec![
-                ("gen_ai.tool.name", tool),
-                ("gen_ai.tool.type", Value::Str("function".to_owned())),
-                ("gen_ai.tool.call.id", Value::of(self.call_id.as_ref())),
-                ("gen_ai.tool.call.arguments", Value::Empty),
-                ("gen_ai.tool.call.result", Value::Empty),
-            ],
-            content_fields: ("gen_ai.tool.call.arguments", "gen_ai.tool.call.result"),
-            read_usage: false,
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The generator
 
 /// Names of the generated locals, all with `mixed_site` hygiene.
 struct Locals {
@@ -284,6 +74,7 @@ impl Locals {
     }
 }
 
+/// The generator of one instrumented function, from the arguments of macro `A`.
 struct Generator<'a, A> {
     args: &'a A,
     item: &'a ItemFn,
@@ -351,9 +142,13 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             ..
         } = &self.locals;
         let prelude = self.prelude();
-        let ret_ty = self.return_type();
+        let ret_ty = signature::return_type(&self.item.sig);
         let fake_return = self.fake_return();
-        let outcome = self.outcome(&quote!(&#span), &quote!(&#ret), &self.usage_type(false));
+        let outcome = self.outcome(
+            &quote!(&#span),
+            &quote!(&#ret),
+            &signature::usage_type(&self.item.sig, false),
+        );
         quote! {
             #prelude
             let #guard = #p::PanicGuard::new(&#span);
@@ -376,7 +171,7 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let fake_return = self.fake_return();
         let instrumented = self.instrument_future(
             &quote!(async move { #fake_return #block }),
-            &self.usage_type(false),
+            &signature::usage_type(&self.item.sig, false),
         );
         quote! {
             #prelude
@@ -396,7 +191,10 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             ..
         } = &self.locals;
         let prelude = self.prelude();
-        let instrumented = self.instrument_future(&quote!(#future), &self.usage_type(true));
+        let instrumented = self.instrument_future(
+            &quote!(#future),
+            &signature::usage_type(&self.item.sig, true),
+        );
         quote! {
             #prelude
             let #guard = #p::PanicGuard::new(&#span);
@@ -415,7 +213,10 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let prelude = self.prelude();
         let leading = async_like.leading;
         let block = async_like.block;
-        let instrumented = self.instrument_future(&block.to_token_stream(), &self.usage_type(true));
+        let instrumented = self.instrument_future(
+            &block.to_token_stream(),
+            &signature::usage_type(&self.item.sig, true),
+        );
         let tail = match async_like.pin {
             Some(pin) => quote!(#pin(#instrumented)),
             None => instrumented,
@@ -454,7 +255,7 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let new_span = self.new_span();
         let skips = &self.args.common().skips;
         // `_name` parameters are unused by the function: not content.
-        let pushes = param_names(&self.item.sig)
+        let pushes = signature::param_names(&self.item.sig)
             .into_iter()
             .filter(|param| !skips.contains(param) && !param.to_string().starts_with('_'))
             .map(|param| {
@@ -579,50 +380,13 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         }
     }
 
-    /// The declared return type, `impl Trait` replaced by `_` so that it can annotate
-    /// a `let`.
-    fn return_type(&self) -> Type {
-        match &self.item.sig.output {
-            ReturnType::Type(_, ty) => erase_impl_trait(ty),
-            ReturnType::Default => syn::parse_quote!(()),
-        }
-    }
-
-    /// The type whose `TokenUsage` is read: the return type (`async_output`: the output
-    /// of the returned future), `impl Trait` replaced by `_`. Without a return type,
-    /// `()` at the function's name; when a future's output is not spelled out, `_`.
-    fn usage_type(&self, async_output: bool) -> TokenStream {
-        let sig = &self.item.sig;
-        let ty = if async_output {
-            async_like::future_output(&sig.output)
-        } else {
-            match &sig.output {
-                ReturnType::Type(_, ty) => Some(&**ty),
-                ReturnType::Default => None,
-            }
-        };
-        match ty {
-            Some(ty) => erase_impl_trait(ty).into_token_stream(),
-            None if async_output => quote_spanned!(sig.ident.span()=> _),
-            None => quote_spanned!(sig.ident.span()=> ()),
-        }
-    }
-
-    /// The return type's span, or the function name's when there is none.
-    fn return_span(&self) -> Span {
-        match &self.item.sig.output {
-            ReturnType::Type(_, ty) => ty.span(),
-            ReturnType::Default => self.item.sig.ident.span(),
-        }
-    }
-
     /// A statement that fixes the type of the closure's or async block's `return`s to
     /// the function's return type before the body is checked, as `tracing-attributes`
     /// does: the body then sees the expected type it had in the function, so that
     /// `return Err(e.into())` infers and `Ok(&string)` coerces to `Ok(&str)`.
     fn fake_return(&self) -> TokenStream {
-        let ret_ty = self.return_type();
-        quote_spanned! {self.return_span()=>
+        let ret_ty = signature::return_type(&self.item.sig);
+        quote_spanned! {signature::return_span(&self.item.sig)=>
             #[allow(
                 unknown_lints,
                 unreachable_code,
@@ -649,30 +413,10 @@ fn field_key(name: &str) -> TokenStream {
     quote!(#(#parts).*)
 }
 
-/// `ty` with every `impl Trait` replaced by `_`.
-fn erase_impl_trait(ty: &Type) -> Type {
-    let mut ty = ty.clone();
-    ImplTraitEraser.visit_type_mut(&mut ty);
-    ty
-}
-
-/// Replaces every `impl Trait` in a type with `_`.
-struct ImplTraitEraser;
-
-impl VisitMut for ImplTraitEraser {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::ImplTrait(impl_trait) = ty {
-            *ty = Type::Infer(syn::TypeInfer {
-                underscore_token: syn::Token![_](impl_trait.impl_token.span),
-            });
-        } else {
-            syn::visit_mut::visit_type_mut(self, ty);
-        }
-    }
-}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attr::ToolArgs;
 
     fn tool(args: TokenStream, item: TokenStream) -> String {
         instrument::<ToolArgs>(args, item).to_string()

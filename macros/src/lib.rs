@@ -46,7 +46,11 @@
 
 mod async_like;
 mod attr;
+mod errors;
 mod expand;
+mod item;
+mod signature;
+mod spec;
 mod validate;
 
 use proc_macro::TokenStream;

@@ -1,10 +1,13 @@
-//! Checks of the arguments against the function they instrument. Every problem is
-//! collected, so that they are all reported at once.
+//! Checks of the arguments against the function they instrument (`const fn`, `skip`
+//! of a parameter that does not exist), apart from the code generation: they read the
+//! arguments and the signature only. Every problem is collected, so that they are all
+//! reported at once.
 
 use syn::{Ident, ItemFn};
 
-use crate::attr::{edit_distance, Errors, MacroArgs};
-use crate::expand::param_names;
+use crate::attr::MacroArgs;
+use crate::errors::{did_you_mean, Errors};
+use crate::signature::param_names;
 
 /// Check `args` against `item`.
 pub(crate) fn check<A: MacroArgs>(args: &A, item: &ItemFn) -> Errors {
@@ -47,14 +50,8 @@ pub(crate) fn check<A: MacroArgs>(args: &A, item: &ItemFn) -> Errors {
 
 /// ": did you mean `api_key`?", or the list of the parameters.
 fn skip_hint(skip: &Ident, params: &[Ident], has_receiver: bool) -> String {
-    let skip = skip.to_string();
-    let closest = params
-        .iter()
-        .map(|param| (edit_distance(&skip, &param.to_string()), param))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance);
-    if let Some((_, param)) = closest {
-        return format!(": did you mean `{param}`?");
+    if let Some(suggestion) = did_you_mean(&skip.to_string(), params) {
+        return suggestion;
     }
     let names: Vec<String> = has_receiver
         .then(|| "`self`".to_owned())
