@@ -14,7 +14,13 @@ pub fn short_id(id: &str) -> String {
     }
 }
 
-/// `11-22 04:12:35` from the store's `2026-11-22 04:12:35.691483`.
+/// `2026-11-22 04:12:35` from the store's `2026-11-22 04:12:35.691483`.
+pub fn time(ts: &str) -> &str {
+    ts.get(..19).unwrap_or(ts)
+}
+
+/// `11-22 04:12:35` from the store's `2026-11-22 04:12:35.691483`: [`time`] without the
+/// year, for tables.
 pub fn short_time(ts: &str) -> &str {
     ts.get(5..19).unwrap_or(ts)
 }

@@ -14,7 +14,8 @@
 //!
 //! This file parses the command line, runs the command and turns the outcome into the
 //! exit code. The command line is in [`args`], the commands in [`commands`], the terminal
-//! in [`ui`], shared renderings of values in [`format`](mod@format), the error type in [`error`].
+//! in [`ui`], the renderings of values the commands share in [`format`](mod@format), the
+//! error type in [`error`].
 
 mod args;
 mod commands;
@@ -29,7 +30,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
-    let mut ui = ui::Ui::stdout();
+    let mut ui = ui::Ui::stdout(cli.json);
     match commands::run(cli, &mut ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,

@@ -9,12 +9,7 @@ use crate::args::{self, ExportArgs, Format};
 use crate::error::Error;
 use crate::ui::Ui;
 
-pub fn run<W: Write>(
-    store: &TraceStore,
-    args: ExportArgs,
-    json: bool,
-    ui: &mut Ui<W>,
-) -> Result<(), Error> {
+pub fn run<W: Write>(store: &TraceStore, args: ExportArgs, ui: &mut Ui<W>) -> Result<(), Error> {
     let ExportArgs {
         format: Format::Jsonl,
         filters: raw,
@@ -23,9 +18,9 @@ pub fn run<W: Write>(
     let keep: Vec<&str> = attributes.iter().map(String::as_str).collect();
     let keep = (!keep.is_empty()).then_some(keep.as_slice());
     let filters = args::filters(&raw)?;
-    if json {
+    if ui.json {
         // One JSON array instead of JSON lines.
-        return ui.json(&store.export_spans(&filters, keep)?);
+        return ui.write_json(&store.export_spans(&filters, keep)?);
     }
     let mut io_err = None;
     store

@@ -20,14 +20,13 @@ use crate::ui::Ui;
 /// Runs the command `cli` names on the store it names.
 pub fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
     let db = cli.db.unwrap_or_else(store::default_db_path);
-    let json = cli.json;
     let open = || TraceStore::open(&db);
     match cli.command {
-        Command::List(args) => list::run(&open()?, args, json, ui),
-        Command::Show(args) => show::run(&open()?, args, json, ui),
-        Command::Search(args) => search::run(&open()?, args, json, ui),
-        Command::Stats(args) => stats::run(&open()?, &db, args, json, ui),
-        Command::Prune(args) => prune::run(&db, args, json, ui),
-        Command::Export(args) => export::run(&open()?, args, json, ui),
+        Command::List(args) => list::run(&open()?, args, ui),
+        Command::Show(args) => show::run(&open()?, args, ui),
+        Command::Search(args) => search::run(&open()?, args, ui),
+        Command::Stats(args) => stats::run(&open()?, &db, args, ui),
+        Command::Prune(args) => prune::run(&db, args, ui),
+        Command::Export(args) => export::run(&open()?, args, ui),
     }
 }

@@ -12,10 +12,10 @@ use crate::ui::Ui;
 
 /// Prunes the store at `db`: [`store::prune`] opens it for writing, unlike the other
 /// commands' read-only [`llm_telemetry::store::TraceStore`].
-pub fn run<W: Write>(db: &Path, args: PruneArgs, json: bool, ui: &mut Ui<W>) -> Result<(), Error> {
+pub fn run<W: Write>(db: &Path, args: PruneArgs, ui: &mut Ui<W>) -> Result<(), Error> {
     let report = store::prune(db, args.older_than)?;
-    if json {
-        return ui.json(&report);
+    if ui.json {
+        return ui.write_json(&report);
     }
     writeln!(
         ui.out,

@@ -7,20 +7,38 @@ use llm_telemetry::store::TraceStore;
 
 use crate::args::{self, StatsArgs};
 use crate::error::Error;
-use crate::format::{bytes, duration, fit};
-use crate::ui::Ui;
+use crate::format::{bytes, duration};
+use crate::ui::{
+    Column::{Cut, Right},
+    Table, Ui,
+};
+
+const TOKENS: Table<6> = Table([
+    ("MODEL", Cut(28)),
+    ("PROVIDER", Cut(12)),
+    ("CALLS", Right(7)),
+    ("INPUT", Right(9)),
+    ("OUTPUT", Right(9)),
+    ("TOTAL", Right(9)),
+]);
+
+const LATENCY: Table<4> = Table([
+    ("SPAN NAME", Cut(44)),
+    ("COUNT", Right(8)),
+    ("P50", Right(12)),
+    ("P95", Right(12)),
+]);
 
 /// `db` is the store's path, which the text output names.
 pub fn run<W: Write>(
     store: &TraceStore,
     db: &Path,
     args: StatsArgs,
-    json: bool,
     ui: &mut Ui<W>,
 ) -> Result<(), Error> {
     let stats = store.stats(args::ago(args.since))?;
-    if json {
-        return ui.json(&stats);
+    if ui.json {
+        return ui.write_json(&stats);
     }
     writeln!(
         ui.out,
@@ -43,38 +61,30 @@ pub fn run<W: Write>(
     )?;
     if !stats.tokens.is_empty() {
         writeln!(ui.out)?;
-        ui.heading(&format!(
-            "{:<28} {:<12} {:>7} {:>9} {:>9} {:>9}",
-            "MODEL", "PROVIDER", "CALLS", "INPUT", "OUTPUT", "TOTAL"
-        ))?;
+        ui.heading(&TOKENS)?;
         for t in &stats.tokens {
-            writeln!(
-                ui.out,
-                "{:<28} {:<12} {:>7} {:>9} {:>9} {:>9}",
-                fit(t.model.as_deref().unwrap_or("-"), 28),
-                fit(t.provider.as_deref().unwrap_or("-"), 12),
-                t.calls,
-                t.input_tokens,
-                t.output_tokens,
-                t.input_tokens + t.output_tokens
-            )?;
+            let line = TOKENS.line([
+                t.model.as_deref().unwrap_or("-"),
+                t.provider.as_deref().unwrap_or("-"),
+                &t.calls.to_string(),
+                &t.input_tokens.to_string(),
+                &t.output_tokens.to_string(),
+                &(t.input_tokens + t.output_tokens).to_string(),
+            ]);
+            writeln!(ui.out, "{line}")?;
         }
     }
     if !stats.latency.is_empty() {
         writeln!(ui.out)?;
-        ui.heading(&format!(
-            "{:<44} {:>8} {:>12} {:>12}",
-            "SPAN NAME", "COUNT", "P50", "P95"
-        ))?;
+        ui.heading(&LATENCY)?;
         for l in &stats.latency {
-            writeln!(
-                ui.out,
-                "{:<44} {:>8} {:>12} {:>12}",
-                fit(&l.name, 44),
-                l.count,
-                duration(l.p50_ms),
-                duration(l.p95_ms)
-            )?;
+            let line = LATENCY.line([
+                &l.name,
+                &l.count.to_string(),
+                &duration(l.p50_ms),
+                &duration(l.p95_ms),
+            ]);
+            writeln!(ui.out, "{line}")?;
         }
     }
     Ok(())
