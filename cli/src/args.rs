@@ -1,0 +1,136 @@
+//! The command line, as clap derive structs: the global options ([`Cli`]), the commands
+//! ([`Command`]) and each command's arguments, with the parsing of the values clap leaves
+//! as text (ages, span filters).
+//!
+//! The doc comments on the fields are the help texts `llm-trace --help` prints.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use llm_telemetry::store::{self, AttributeFilter};
+
+use crate::error::Error;
+
+/// Browse the llm-telemetry trace store.
+#[derive(Parser, Debug)]
+#[command(name = "llm-trace", version, about, long_about = None)]
+pub struct Cli {
+    /// The store [default: $TELEMETRY_SQLITE_DB_PATH, else $XDG_STATE_HOME/llm-telemetry/trace_store.db]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Recent traces: id, start, duration, root span, span count, tokens, status.
+    List(ListArgs),
+    /// A trace's span tree with durations, tokens, status and logs.
+    Show(ShowArgs),
+    /// Find text in span names, attribute values and log messages.
+    Search(SearchArgs),
+    /// Traces, spans, error rate, tokens by model, latency by span name, store size.
+    Stats(StatsArgs),
+    /// Delete traces, spans, events and metric points older than an age.
+    Prune(PruneArgs),
+    /// Spans with their attributes, one JSON object per line (evaluation data sets).
+    Export(ExportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only traces started within this age (30m, 1h, 7d).
+    #[arg(long, value_parser = parse_age)]
+    pub since: Option<Duration>,
+    /// Only traces with this status.
+    #[arg(long, value_parser = ["ok", "error", "open"])]
+    pub status: Option<String>,
+    /// Only traces of this service.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Span filter KEY:OP:VALUE (op eq, ne, gt, lt); a trace matches when one span
+    /// matches all filters. Repeatable.
+    #[arg(long = "filter", value_name = "KEY:OP:VALUE")]
+    pub filters: Vec<String>,
+    /// At most this many traces.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// The trace id, or its start or end (at least 4 hex digits; `list` prints the end).
+    pub trace_id: String,
+    /// Print every span's attributes.
+    #[arg(long)]
+    pub attributes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// The text (case-insensitive for ASCII).
+    pub text: String,
+    /// At most this many hits.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Only data started within this age (30m, 1h, 7d).
+    #[arg(long, value_parser = parse_age)]
+    pub since: Option<Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// The age (30m, 12h, 7d, 2w).
+    #[arg(long, value_parser = parse_age, value_name = "AGE")]
+    pub older_than: Duration,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Span filter KEY:OP:VALUE; a span is exported when it matches all. Repeatable.
+    #[arg(long = "filter", value_name = "KEY:OP:VALUE")]
+    pub filters: Vec<String>,
+    /// Only these attributes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub attributes: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+}
+
+fn parse_age(s: &str) -> Result<Duration, String> {
+    store::parse_age(s).ok_or_else(|| format!("{s:?} is not an age: expected {}", store::AGE_FORMS))
+}
+
+/// The `--filter` values as store filters. Parsed here, not by clap, so that a bad filter
+/// is the store's one-line message.
+pub fn filters(raw: &[String]) -> Result<Vec<AttributeFilter>, Error> {
+    Ok(raw
+        .iter()
+        .map(|f| f.parse::<AttributeFilter>())
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The time `age` ago (`--since`), or the epoch when `age` reaches back before it.
+pub fn ago(age: Option<Duration>) -> Option<SystemTime> {
+    age.map(|a| {
+        SystemTime::now()
+            .checked_sub(a)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    })
+}

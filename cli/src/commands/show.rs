@@ -1,0 +1,171 @@
+//! `llm-trace show`: one trace as a tree of spans, each with its duration, tokens and
+//! status, its error message, its logs and (with `--attributes`) its attributes.
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use llm_telemetry::store::{Span, SpanEvent, Trace, TraceStore};
+use serde_json::{json, Value};
+
+use crate::args::ShowArgs;
+use crate::error::Error;
+use crate::format::{duration, fit, one_line, time};
+use crate::ui::{Style, Ui};
+
+pub fn run<W: Write>(store: &TraceStore, args: ShowArgs, ui: &mut Ui<W>) -> Result<(), Error> {
+    let id = store.resolve_trace_id(&args.trace_id)?;
+    let trace = store.get_trace(&id)?;
+    let spans = store.get_trace_spans(&id)?;
+    let events = store.get_trace_events(&id)?;
+    if ui.json {
+        return ui.write_json(&json!({ "trace": trace, "spans": spans, "events": events }));
+    }
+    summary(ui, &trace)?;
+    Tree::new(&spans, &events, args.attributes).write(ui)
+}
+
+/// The trace's id, service, start, duration, span count, tokens and status.
+fn summary<W: Write>(ui: &mut Ui<W>, trace: &Trace) -> Result<(), Error> {
+    let title = ui.paint("Trace", Style::Bold);
+    writeln!(ui.out, "{title} {}", trace.trace_id)?;
+    writeln!(
+        ui.out,
+        "  {}  started {} UTC  {}",
+        fit(trace.service_name.as_deref().unwrap_or("-"), 30),
+        time(&trace.start_time),
+        duration(trace.duration_ms),
+    )?;
+    writeln!(
+        ui.out,
+        "  {} spans  {} tokens ({} in, {} out)  {}",
+        trace.span_count,
+        trace.total_tokens,
+        trace.input_tokens,
+        trace.output_tokens,
+        ui.status(&trace.status)
+    )?;
+    Ok(())
+}
+
+/// A trace's spans as a tree, with each span's logs.
+struct Tree<'a> {
+    spans: &'a [Span],
+    /// Each span's children, as indexes into `spans`.
+    children: Vec<Vec<usize>>,
+    /// The spans whose parent is not in the trace (the root, and spans whose parent was
+    /// never stored), drawn at the top level.
+    tops: Vec<usize>,
+    /// The `unstructured_log` events of each span, by span id.
+    logs: HashMap<&'a str, Vec<&'a SpanEvent>>,
+    /// `--attributes`: print every span's attributes.
+    attributes: bool,
+}
+
+impl<'a> Tree<'a> {
+    fn new(spans: &'a [Span], events: &'a [SpanEvent], attributes: bool) -> Self {
+        let index: HashMap<&str, usize> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.span_id.as_str(), i))
+            .collect();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
+        let mut tops = Vec::new();
+        for (i, s) in spans.iter().enumerate() {
+            match s.parent_span_id.as_deref().and_then(|p| index.get(p)) {
+                Some(&p) if p != i => children[p].push(i),
+                _ => tops.push(i),
+            }
+        }
+        let mut logs: HashMap<&str, Vec<&SpanEvent>> = HashMap::new();
+        for e in events {
+            if e.event_type == "unstructured_log" {
+                if let Some(s) = e.span_id.as_deref() {
+                    logs.entry(s).or_default().push(e);
+                }
+            }
+        }
+        Tree {
+            spans,
+            children,
+            tops,
+            logs,
+            attributes,
+        }
+    }
+
+    /// Draws the spans from the top level down, each at most once (a bad store's parent
+    /// links may form a cycle).
+    fn write<W: Write>(&self, ui: &mut Ui<W>) -> Result<(), Error> {
+        let mut seen = vec![false; self.spans.len()];
+        self.write_level(ui, &self.tops, "", &mut seen)
+    }
+
+    /// Draws the spans `level`, siblings, below the tree lines in `prefix`.
+    fn write_level<W: Write>(
+        &self,
+        ui: &mut Ui<W>,
+        level: &[usize],
+        prefix: &str,
+        seen: &mut [bool],
+    ) -> Result<(), Error> {
+        for (k, &i) in level.iter().enumerate() {
+            if !std::mem::replace(&mut seen[i], true) {
+                self.write_span(ui, i, prefix, k + 1 == level.len(), seen)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Draws span `i`, its details and its children; `last` when it is the last sibling.
+    fn write_span<W: Write>(
+        &self,
+        ui: &mut Ui<W>,
+        i: usize,
+        prefix: &str,
+        last: bool,
+        seen: &mut [bool],
+    ) -> Result<(), Error> {
+        let s = &self.spans[i];
+        let branch = if last { "└─ " } else { "├─ " };
+        let mut facts = vec![duration(s.duration_ms.unwrap_or(0.0))];
+        if let (Some(input), Some(output)) = (
+            s.attr_u64("gen_ai.usage.input_tokens"),
+            s.attr_u64("gen_ai.usage.output_tokens"),
+        ) {
+            facts.push(format!("{input}→{output} tok"));
+        }
+        let head = format!("{prefix}{branch}");
+        let tail = format!("  {}  ", facts.join("  "));
+        let room = ui
+            .width
+            .saturating_sub(head.chars().count() + tail.chars().count() + s.status.len());
+        writeln!(
+            ui.out,
+            "{head}{}{tail}{}",
+            ui.paint(&fit(&s.name, room.max(8)), Style::Bold),
+            ui.status(&s.status)
+        )?;
+        let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
+        let kids = &self.children[i];
+        // The details hang below the span, beside the line down to its children.
+        let detail = format!("{inner}{}", if kids.is_empty() { "   " } else { "│  " });
+        if let Some(msg) = s.status_message.as_deref().filter(|_| s.status == "error") {
+            ui.line(&format!("{detail}error: {}", one_line(msg)), Style::Red)?;
+        }
+        if self.attributes {
+            for (k, v) in &s.attributes {
+                let v = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                ui.line(&format!("{detail}{k} = {}", one_line(&v)), Style::Dim)?;
+            }
+        }
+        for e in self.logs.get(s.span_id.as_str()).into_iter().flatten() {
+            let severity = e.severity.as_deref().unwrap_or("log");
+            let message = one_line(e.message.as_deref().unwrap_or(""));
+            ui.line(&format!("{detail}[{severity}] {message}"), Style::Plain)?;
+        }
+        self.write_level(ui, kids, &inner, seen)
+    }
+}
