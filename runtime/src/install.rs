@@ -15,7 +15,9 @@ use crate::pipeline::Pipeline;
 
 /// Check `config`, start its sinks, and build the layer that feeds them and the guard that
 /// flushes them. Fails before starting anything that cannot work.
-pub fn layer<S>(config: &TelemetryConfig) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
+pub fn layer<S>(
+    config: &TelemetryConfig,
+) -> Result<(TelemetryLayer<S>, TelemetryGuard), ConfigError>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {

@@ -41,18 +41,18 @@ pub use llm_telemetry_macros::{instrument_agent_turn, instrument_inference, inst
 
 // Layers, lowest first; a module imports only from those above it in this list (a test,
 // `tests/layers.rs`, keeps it so). See the README's architecture section.
-mod model; // L0
 mod config; // L1
-mod event; // L1
-mod metrics; // L2
-mod pipeline; // L3
-pub mod store; // L4
-mod sinks; // L5
-mod layer; // L6
 pub mod context; // L7
+mod event; // L1
 mod guard; // L7
 mod install; // L7
-mod instrument; // L7
+mod instrument;
+mod layer; // L6
+mod metrics; // L2
+mod model; // L0
+mod pipeline; // L3
+mod sinks; // L5
+pub mod store; // L4 // L7
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -64,7 +64,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("install", 7),
     ("guard", 7),
     ("context", 7),
-    ("event", 7),
     ("instrument", 7),
     ("http", 7),
     ("layer", 6),
@@ -73,6 +72,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("pipeline", 3),
     ("metrics", 2),
     ("config", 1),
+    // The layer (L6) decodes what `log_event` encodes: the event types and their wire
+    // format sit below it, beside the configuration (README, "Architecture").
+    ("event", 1),
     ("model", 0),
 ];
 
@@ -621,6 +623,9 @@ const MINI_LAYERS: &[(&str, u8)] = &[
     ("context", 7),
     ("layer", 6),
     ("config", 1),
+    // The layer (L6) decodes what `log_event` encodes: the event types and their wire
+    // format sit below it, beside the configuration (README, "Architecture").
+    ("event", 1),
     ("model", 0),
 ];
 

@@ -144,4 +144,3 @@ impl TelemetryConfigBuilder {
         self.config
     }
 }
-

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use super::otlp::OtlpConfig;
-use super::parse::{
-    parse_bool, parse_host_port, parse_namespace, parse_retention, parse_sinks,
+use super::parse::{parse_bool, parse_host_port, parse_namespace, parse_retention, parse_sinks};
+use super::{
+    ConfigError, SinkKind, TelemetryConfig, DEFAULT_PROMETHEUS_ADDR, DEFAULT_QUEUE_CAPACITY,
 };
-use super::{ConfigError, SinkKind, TelemetryConfig, DEFAULT_PROMETHEUS_ADDR, DEFAULT_QUEUE_CAPACITY};
 
 impl Default for TelemetryConfig {
     /// The defaults of the environment table: console and sqlite sinks, content off.

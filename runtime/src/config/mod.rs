@@ -154,6 +154,5 @@ impl TelemetryConfig {
     }
 }
 
-
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,6 @@ const BOOL_ACCEPTED: &str = "true, false, 1, 0, yes, no, on, off";
 
 const PROMETHEUS_ADDR_ACCEPTED: &str = "host:port, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464";
 
-
 /// Parse an age: a positive whole number followed by `s`, `m`, `h`, `d` or `w`
 /// (`30m`, `12h`, `7d`, `2w`). `None` for anything else.
 ///
@@ -149,4 +148,3 @@ pub(crate) fn parse_retention(
             expected: AGE_FORMS,
         })
 }
-

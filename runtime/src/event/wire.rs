@@ -65,7 +65,6 @@ pub fn emit(event: Event) {
     }
 }
 
-
 /// The body of an event [`emit`] sent, from its message and fields (which are consumed:
 /// what is left are the event's own attributes). `None` if it is not such an event.
 pub fn decode(message: &mut Option<String>, attributes: &mut Attributes) -> Option<LogBody> {
@@ -76,9 +75,7 @@ pub fn decode(message: &mut Option<String>, attributes: &mut Attributes) -> Opti
     let kind = take(KIND_FIELD)?.to_string();
     let mut extra: Attributes = Vec::new();
     if let Some(AttrValue::Str(json)) = take("attributes") {
-        if let Ok(map) =
-            serde_json::from_str::<BTreeMap<String, String>>(&json)
-        {
+        if let Ok(map) = serde_json::from_str::<BTreeMap<String, String>>(&json) {
             extra.extend(
                 map.into_iter()
                     .map(|(k, v)| (Cow::Owned(k), AttrValue::Str(v.into()))),
@@ -87,9 +84,7 @@ pub fn decode(message: &mut Option<String>, attributes: &mut Attributes) -> Opti
     }
     let body = match kind.as_str() {
         "metric" => LogBody::Metric {
-            metric: take("metric")
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
+            metric: take("metric").map(|v| v.to_string()).unwrap_or_default(),
             value: match take("value") {
                 Some(AttrValue::F64(v)) => v,
                 Some(AttrValue::U64(v)) => v as f64,
@@ -100,8 +95,7 @@ pub fn decode(message: &mut Option<String>, attributes: &mut Attributes) -> Opti
         },
         "span_start" => LogBody::SpanStart {
             name: take("name").map(|v| v.to_string()).unwrap_or_default(),
-            parent_span_id: take("parent_span_id")
-                .and_then(|v| v.to_string().parse().ok()),
+            parent_span_id: take("parent_span_id").and_then(|v| v.to_string().parse().ok()),
         },
         "span_end" => LogBody::SpanEnd {
             status: match take("status").and_then(|v| SpanStatus::from_name(&v.to_string())) {

@@ -168,8 +168,16 @@ where
                 let u = state.children_usage;
                 let attrs = &mut state.attributes;
                 set_attr(attrs, USAGE_INPUT_TOKENS, AttrValue::U64(u.prompt_tokens));
-                set_attr(attrs, USAGE_OUTPUT_TOKENS, AttrValue::U64(u.completion_tokens));
-                set_attr(attrs, INFERENCE_CALLS, AttrValue::U64(state.inference_calls));
+                set_attr(
+                    attrs,
+                    USAGE_OUTPUT_TOKENS,
+                    AttrValue::U64(u.completion_tokens),
+                );
+                set_attr(
+                    attrs,
+                    INFERENCE_CALLS,
+                    AttrValue::U64(state.inference_calls),
+                );
                 set_attr(attrs, TOOL_CALLS, AttrValue::U64(state.tool_calls));
             }
             SpanCategory::Inference => {
@@ -243,13 +251,7 @@ where
 }
 
 fn remote_ids(attrs: &Attributes) -> Option<(TraceId, SpanId)> {
-    let t = attr(attrs, "trace_id")?
-        .as_str()?
-        .parse()
-        .ok()?;
-    let s = attr(attrs, "span_id")?
-        .as_str()?
-        .parse()
-        .ok()?;
+    let t = attr(attrs, "trace_id")?.as_str()?.parse().ok()?;
+    let s = attr(attrs, "span_id")?.as_str()?.parse().ok()?;
     Some((t, s))
 }

@@ -12,8 +12,7 @@ use crate::model::attr::{attr, AttrStr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::metric::MetricRecord;
 use crate::model::semconv::{
-    usage_of, ERROR_TYPE, OPERATION_NAME, PROVIDER_NAME, REQUEST_MODEL, RESPONSE_MODEL,
-    TOKEN_TYPE,
+    usage_of, ERROR_TYPE, OPERATION_NAME, PROVIDER_NAME, REQUEST_MODEL, RESPONSE_MODEL, TOKEN_TYPE,
 };
 use crate::model::span::SpanRecord;
 use crate::model::usage::Usage;
@@ -117,10 +116,7 @@ impl InferenceMetrics {
             ));
             for (token_type, value) in [("input", values[3]), ("output", values[4])] {
                 let mut labels = genai.clone();
-                labels.push((
-                    Cow::Borrowed(TOKEN_TYPE),
-                    AttrValue::Str(token_type.into()),
-                ));
+                labels.push((Cow::Borrowed(TOKEN_TYPE), AttrValue::Str(token_type.into())));
                 out.push(point(
                     Cow::Borrowed(TOKEN_USAGE),
                     Instrument::Histogram,

@@ -57,4 +57,3 @@ pub fn description(name: &str) -> String {
         what.to_owned()
     }
 }
-

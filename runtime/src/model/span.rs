@@ -54,3 +54,30 @@ impl SpanRecord {
         attr(&self.attributes, key)
     }
 }
+
+#[cfg(test)]
+impl SpanRecord {
+    /// The tests' one span fixture: a finished, successful internal span named `name`,
+    /// with fresh ids, no parent, attributes or events, started now and lasting 1 ms, of
+    /// service `svc`. Tests set what they need with struct update syntax:
+    /// `SpanRecord { status: SpanStatus::Error, ..SpanRecord::test("x") }`.
+    pub(crate) fn test(name: &str) -> SpanRecord {
+        let now = SystemTime::now();
+        SpanRecord {
+            trace_id: TraceId::random(),
+            span_id: SpanId::random(),
+            parent_span_id: None,
+            parent_is_remote: false,
+            name: name.to_owned(),
+            kind: SpanKind::Internal,
+            category: SpanCategory::Other,
+            start_time: now,
+            end_time: now + std::time::Duration::from_millis(1),
+            status: SpanStatus::Ok,
+            status_message: None,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            service_name: Arc::from("svc"),
+        }
+    }
+}

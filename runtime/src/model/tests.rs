@@ -1,6 +1,6 @@
 //! Tests of the model types.
 
-use super::*;
+use super::attr::{AttrStr, AttrValue};
 
 #[test]
 fn attr_str_keeps_every_length() {

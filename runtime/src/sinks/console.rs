@@ -231,8 +231,9 @@ fn one_line(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ids::{SpanId, TraceId};
-    use crate::model::{AttrValue, SpanCategory, SpanKind};
+    use crate::model::attr::AttrValue;
+    use crate::model::ids::TraceId;
+    use crate::model::vocab::{Severity, SpanCategory, SpanKind};
     use std::borrow::Cow;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, SystemTime};
@@ -258,10 +259,6 @@ mod tests {
             trace_id: "4bf92f3577b34da6a3ce929d0e0e4736"
                 .parse::<TraceId>()
                 .unwrap(),
-            span_id: SpanId::random(),
-            parent_span_id: None,
-            parent_is_remote: false,
-            name: "chat llama3.2:3b".into(),
             kind: SpanKind::Client,
             category: SpanCategory::Inference,
             start_time: start,
@@ -288,12 +285,11 @@ mod tests {
                 span_id: None,
                 body: LogBody::Unstructured {
                     message: "retrying".into(),
-                    severity: crate::Severity::Warn,
+                    severity: Severity::Warn,
                 },
                 attributes: vec![],
             }],
-            service_name: Arc::from("svc"),
-            target: "t",
+            ..SpanRecord::test("chat llama3.2:3b")
         };
         w.write_batch(&[Telemetry::Span(Arc::new(span))]).unwrap();
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();

@@ -27,9 +27,12 @@ pub(crate) fn start(
     for &kind in config.sinks() {
         let name = kind.as_str();
         pending.push(match kind {
-            SinkKind::Console => {
-                deferred(name, Accepts::ALL, queue, console::ConsoleWriter::stderr(InferenceMetrics::new(config.metric_namespace())))
-            }
+            SinkKind::Console => deferred(
+                name,
+                Accepts::ALL,
+                queue,
+                console::ConsoleWriter::stderr(InferenceMetrics::new(config.metric_namespace())),
+            ),
             SinkKind::Sqlite => {
                 let writer = sqlite::SqliteWriter::open(config.sqlite_db_path(), config)?;
                 db_path = Some(config.sqlite_db_path().to_path_buf());

@@ -23,9 +23,9 @@
 
 mod filter;
 mod label_matcher;
+pub(crate) mod open;
 mod query;
 pub(crate) mod retention;
-pub(crate) mod open;
 pub(crate) mod schema;
 mod types;
 

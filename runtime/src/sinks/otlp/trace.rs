@@ -335,7 +335,7 @@ fn event(log: &LogRecord) -> Event {
 mod tests {
     use super::*;
     use crate::model::ids::{SpanId, TraceId};
-    use crate::model::{Severity, SpanCategory};
+    use crate::model::vocab::{Severity, SpanCategory};
     use std::sync::Arc;
     use std::time::SystemTime;
 
@@ -350,7 +350,6 @@ mod tests {
             span_id,
             parent_span_id: Some(parent),
             parent_is_remote: true,
-            name: "chat m".into(),
             kind: SpanKind::Client,
             category: SpanCategory::Inference,
             start_time: now,
@@ -372,8 +371,7 @@ mod tests {
                 },
                 attributes: vec![],
             }],
-            service_name: Arc::from("svc"),
-            target: "t",
+            ..SpanRecord::test("chat m")
         };
         let data = span_data(&record, &[], &scope());
         assert_eq!(
@@ -399,21 +397,10 @@ mod tests {
     fn span(name: &str) -> Telemetry {
         let now = SystemTime::now();
         Telemetry::Span(Arc::new(SpanRecord {
-            trace_id: TraceId::random(),
-            span_id: SpanId::random(),
-            parent_span_id: None,
-            parent_is_remote: false,
-            name: name.into(),
-            kind: SpanKind::Internal,
-            category: SpanCategory::Other,
             start_time: now,
             end_time: now,
             status: SpanStatus::Unset,
-            status_message: None,
-            attributes: vec![],
-            events: vec![],
-            service_name: Arc::from("svc"),
-            target: "t",
+            ..SpanRecord::test(name)
         }))
     }
 

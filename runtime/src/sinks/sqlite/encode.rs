@@ -120,4 +120,3 @@ impl<'a> JsonObject<'a> {
         self.buf
     }
 }
-

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use rusqlite::params;
 use rustc_hash::FxHashMap;
 
-use crate::model::ids::{SpanId, TraceId};
 use crate::metrics::InferenceMetrics;
 use crate::model::attr::AttrValue;
+use crate::model::ids::{SpanId, TraceId};
 use crate::model::metric::MetricRecord;
 use crate::model::span::SpanRecord;
 use crate::model::vocab::Instrument;

@@ -143,4 +143,3 @@ impl TraceStore {
 
 /// A series: metric name and sorted labels.
 type SeriesKey = (String, Vec<(String, String)>);
-

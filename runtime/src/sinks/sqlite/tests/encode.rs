@@ -1,10 +1,7 @@
-//! JSON strings and timestamps as the writer encodes them.
+//! JSON strings as the writer encodes them (its timestamps are the model's one writer,
+//! tested in `model::time`).
 
-use std::time::{Duration, SystemTime};
-
-use crate::model::time::sqlite_timestamp;
-
-use super::super::encode::{json_str, timestamp};
+use super::super::encode::json_str;
 
 #[test]
 fn json_strings_are_escaped_as_serde_json_does() {
@@ -24,21 +21,4 @@ fn json_strings_are_escaped_as_serde_json_does() {
             serde_json::to_string(value).unwrap()
         );
     }
-}
-
-#[test]
-fn timestamps_match_the_record_formatter() {
-    let mut t = SystemTime::UNIX_EPOCH - Duration::from_secs(86_400 * 365 * 3 + 17);
-    for step in [1u64, 999_999, 86_399_000_001, 7_777_777_777_777] {
-        for _ in 0..200 {
-            let ours = timestamp(t);
-            assert_eq!(std::str::from_utf8(&ours).unwrap(), sqlite_timestamp(t));
-            t += Duration::from_micros(step);
-        }
-    }
-    let now = SystemTime::now();
-    assert_eq!(
-        std::str::from_utf8(&timestamp(now)).unwrap(),
-        sqlite_timestamp(now)
-    );
 }

@@ -9,7 +9,7 @@ use super::*;
 fn inference_points_summed_per_series_as_the_general_path_sums_them() {
     // Consecutive inferences that share their series (the fast path) and ones that
     // do not: another second, model, error, no usage, a number where text was.
-    let metrics = Arc::new(InferenceMetrics::new("llama_stack"));
+    let metrics = inference_metrics();
     let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let mut items = Vec::new();
     for i in 0..40u64 {
@@ -35,11 +35,11 @@ fn inference_points_summed_per_series_as_the_general_path_sums_them() {
         s.attributes = attributes;
         s.start = base + Duration::from_millis(i * 150);
         s.ms = 40 + i;
-        items.push(s.inference(metrics.clone()));
+        items.push(s.inference());
     }
     let general: Vec<Telemetry> = items
         .iter()
-        .map(|item| Telemetry::Metrics(item.metrics().unwrap().into_owned().into()))
+        .map(|item| Telemetry::Metrics(item.metrics(&metrics).unwrap().into_owned().into()))
         .collect();
     let rows = |items: &[Telemetry], name: &str| {
         let dir = tempfile::tempdir().unwrap();

@@ -17,13 +17,14 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, Row};
 
 use crate::config::TelemetryConfig;
-use crate::model::ids::{SpanId, TraceId};
 use crate::metrics::InferenceMetrics;
-use crate::pipeline::BatchWriter;
-use crate::record::{
-    AttrValue, Instrument, LogBody, LogRecord, MetricRecord, Severity, SpanCategory, SpanKind,
-    SpanRecord, SpanStatus, Telemetry,
-};
+use crate::model::attr::AttrValue;
+use crate::model::ids::{SpanId, TraceId};
+use crate::model::log::{LogBody, LogRecord};
+use crate::model::metric::MetricRecord;
+use crate::model::span::SpanRecord;
+use crate::model::vocab::{Instrument, Severity, SpanCategory, SpanStatus};
+use crate::pipeline::{BatchWriter, Telemetry};
 
 use super::SqliteWriter;
 
@@ -90,8 +91,6 @@ impl S {
             span_id: self.span,
             parent_span_id: self.parent,
             parent_is_remote: self.remote,
-            name: self.name.to_owned(),
-            kind: SpanKind::Internal,
             category: self.category,
             start_time: self.start,
             end_time: self.start + Duration::from_millis(self.ms),
@@ -104,18 +103,23 @@ impl S {
                 .collect(),
             events: self.events.clone(),
             service_name: Arc::from(self.service),
-            target: "tests",
+            ..SpanRecord::test(self.name)
         })
     }
     fn item(&self) -> Telemetry {
         Telemetry::Span(self.record())
     }
-    /// The span as the layer sends an inference: its category, and the metrics that
-    /// measure it.
-    fn inference(mut self, metrics: Arc<InferenceMetrics>) -> Telemetry {
+    /// The span as the layer sends an inference.
+    fn inference(mut self) -> Telemetry {
         self.category = SpanCategory::Inference;
-        Telemetry::Inference(self.record(), metrics)
+        Telemetry::Inference(self.record())
     }
+}
+
+/// What the sink derives an inference's points and token events with (the default
+/// namespace, as [`config`] has it).
+fn inference_metrics() -> InferenceMetrics {
+    InferenceMetrics::new("llama_stack")
 }
 
 fn count(conn: &Connection, sql: &str) -> i64 {

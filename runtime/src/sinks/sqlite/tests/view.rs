@@ -11,7 +11,7 @@ use super::*;
 fn inference(trace: TraceId, attributes: Vec<(&'static str, AttrValue)>) -> Telemetry {
     let mut s = S::new(trace, None, "chat m");
     s.attributes = attributes;
-    s.inference(Arc::new(InferenceMetrics::new("llama_stack")))
+    s.inference()
 }
 
 type EventRow = (
@@ -59,7 +59,7 @@ fn the_span_events_view_derives_exactly_the_token_events_the_writer_used_to_stor
     ];
     for (i, attributes) in cases.into_iter().enumerate() {
         let item = inference(TraceId::random(), attributes);
-        let derived = item.derived_events();
+        let derived = item.derived_events(&inference_metrics());
 
         // Version 3: the span row only; the view derives its events.
         let path = dir.path().join(format!("v3-{i}.db"));
@@ -145,7 +145,10 @@ fn a_version_2_store_is_migrated_with_the_same_span_events() {
             },
             log("total_tokens", 99.0),
         ];
-        for event in logged.iter().chain(&item.derived_events()) {
+        for event in logged
+            .iter()
+            .chain(&item.derived_events(&inference_metrics()))
+        {
             insert_event(
                 &mut events,
                 &mut json,
