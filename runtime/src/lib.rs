@@ -36,23 +36,37 @@
 //! ```
 
 #![warn(missing_docs)]
+// The model, the metrics and the pipeline serve every sink; a build without some sinks
+// leaves parts of them unused, which is expected, not dead code.
+#![cfg_attr(
+    not(all(
+        feature = "sqlite",
+        feature = "otlp-http",
+        feature = "otlp-grpc",
+        feature = "prometheus"
+    )),
+    allow(dead_code, unused_imports)
+)]
 
 pub use llm_telemetry_macros::{instrument_agent_turn, instrument_inference, instrument_tool};
 
-// Layers, lowest first; a module imports only from those above it in this list (a test,
-// `tests/layers.rs`, keeps it so). See the README's architecture section.
-mod config; // L1
-pub mod context; // L7
-mod event; // L1
-mod guard; // L7
-mod install; // L7
+// The modules are layers that import downward only (`tests/layers.rs` checks it; the
+// README's architecture section draws them): L0 model, L1 config and event, L2 metrics,
+// L3 pipeline, L4 store, L5 sinks, L6 layer, L7 install, guard, context, instrument,
+// L8 this façade and `__private`.
+mod config;
+pub mod context;
+mod event;
+mod guard;
+mod install;
 mod instrument;
-mod layer; // L6
-mod metrics; // L2
-mod model; // L0
-mod pipeline; // L3
-mod sinks; // L5
-pub mod store; // L4 // L7
+mod layer;
+mod metrics;
+mod model;
+mod pipeline;
+mod sinks;
+#[cfg(feature = "sqlite")]
+pub mod store;
 
 #[doc(hidden)]
 #[path = "private.rs"]

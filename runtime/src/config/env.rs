@@ -8,6 +8,14 @@ use super::{
     ConfigError, SinkKind, TelemetryConfig, DEFAULT_PROMETHEUS_ADDR, DEFAULT_QUEUE_CAPACITY,
 };
 
+/// The sinks when `TELEMETRY_SINKS` is not set: the console, and the SQLite store when this
+/// build has it (the `sqlite` feature, on by default).
+const DEFAULT_SINKS: &[SinkKind] = if cfg!(feature = "sqlite") {
+    &[SinkKind::Console, SinkKind::Sqlite]
+} else {
+    &[SinkKind::Console]
+};
+
 impl Default for TelemetryConfig {
     /// The defaults of the environment table: console and sqlite sinks, content off.
     fn default() -> Self {
@@ -39,7 +47,7 @@ impl TelemetryConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let sinks = match lookup("TELEMETRY_SINKS") {
             Some(v) => parse_sinks("TELEMETRY_SINKS", &v)?,
-            None => vec![SinkKind::Console, SinkKind::Sqlite],
+            None => DEFAULT_SINKS.to_vec(),
         };
         let sqlite_db_path = match lookup("TELEMETRY_SQLITE_DB_PATH").filter(|v| !v.is_empty()) {
             Some(v) => PathBuf::from(v),

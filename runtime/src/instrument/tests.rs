@@ -3,9 +3,7 @@
 use tracing::Span;
 
 use super::capture::{ArgsJson, Capture, CaptureDebug as _, CaptureNone as _};
-use super::outcome::{
-    Outcome, OutcomeErr as _, OutcomeErrDebug as _, OutcomeErrDisplay as _, OutcomeValue as _,
-};
+use super::outcome::{Outcome, OutcomeErr as _, OutcomeErrDisplay as _, OutcomeValue as _};
 use super::status::short_type_name;
 use crate::model::usage::Usage;
 

@@ -56,12 +56,11 @@ fn record_usage_and_status(span: &Span, usage: &Usage, status: Option<&str>) -> 
     // instead of one scan per field.
     let mut found: [Option<field::Field>; 5] = Default::default();
     for f in fields.iter() {
-        let slot = match f.name() {
-            name => match usage_slot(name) {
-                Some(slot) => slot,
-                None if name == OTEL_STATUS_CODE => 4,
-                None => continue,
-            },
+        let name = f.name();
+        let slot = match usage_slot(name) {
+            Some(slot) => slot,
+            None if name == OTEL_STATUS_CODE => 4,
+            None => continue,
         };
         if found[slot].is_none() {
             found[slot] = Some(f);

@@ -5,30 +5,13 @@
 
 use std::fmt;
 
-/// The text of an [`AttrValue::Str`]: an immutable string that keeps up to 22 bytes
+/// The text of an [`AttrValue::Str`](super::attr::AttrValue::Str): an immutable string that keeps up to 22 bytes
 /// inline and only allocates for longer text, since most attribute values (model and
 /// provider names, operation names, function names) are short.
 ///
 /// It dereferences to `str`, compares with `str`, `&str` and `String`, displays and
-/// serializes as a plain string, and converts from `String` and `&str`.
-///
-/// ```
-/// use llm_telemetry::AttrValue;
-///
-/// let value = AttrValue::Str("llama3.2:3b".into());
-/// if let AttrValue::Str(text) = &value {
-///     assert_eq!(text, "llama3.2:3b");
-///     assert_eq!(text.len(), 11);
-///     let s: &str = text;
-///     assert_eq!(s.to_uppercase(), "LLAMA3.2:3B");
-/// }
-/// assert_eq!(value.as_str(), Some("llama3.2:3b"));
-/// assert_eq!(value.to_string(), "llama3.2:3b");
-/// assert_eq!(serde_json::to_string(&value).unwrap(), r#""llama3.2:3b""#);
-///
-/// let long = AttrValue::Str(String::from("a value longer than twenty-two bytes").into());
-/// assert_eq!(long.as_str(), Some("a value longer than twenty-two bytes"));
-/// ```
+/// serializes as a plain string, and converts from `String` and `&str`
+/// (`model::tests::attr_str_behaves_as_a_string` shows each of these.)
 #[derive(Clone)]
 pub struct AttrStr(StrRepr);
 

@@ -32,3 +32,20 @@ fn attr_str_keeps_every_length() {
     );
     assert!(std::mem::size_of::<AttrValue>() <= 32);
 }
+
+#[test]
+fn attr_str_behaves_as_a_string() {
+    let value = AttrValue::Str("llama3.2:3b".into());
+    if let AttrValue::Str(text) = &value {
+        assert_eq!(text, "llama3.2:3b");
+        assert_eq!(text.len(), 11);
+        let s: &str = text;
+        assert_eq!(s.to_uppercase(), "LLAMA3.2:3B");
+    }
+    assert_eq!(value.as_str(), Some("llama3.2:3b"));
+    assert_eq!(value.to_string(), "llama3.2:3b");
+    assert_eq!(serde_json::to_string(&value).unwrap(), r#""llama3.2:3b""#);
+
+    let long = AttrValue::Str(String::from("a value longer than twenty-two bytes").into());
+    assert_eq!(long.as_str(), Some("a value longer than twenty-two bytes"));
+}

@@ -1,9 +1,14 @@
-//! The sinks: where finished spans, metrics and logs go. Each sink is a
-//! [`BatchWriter`](crate::pipeline::BatchWriter) running on its own worker thread.
+//! L5, the sinks: where finished spans, metrics and logs go. Each sink is a
+//! [`BatchWriter`](crate::pipeline::BatchWriter) running on its own worker thread, and each
+//! but the console is behind the cargo feature that brings its dependencies: asking for a
+//! sink this build lacks is a [`ConfigError::SinkUnavailable`] naming the feature.
 
 mod console;
+#[cfg(feature = "otlp")]
 pub(crate) mod otlp;
+#[cfg(feature = "prometheus")]
 mod prometheus;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
 use std::path::PathBuf;
@@ -17,6 +22,7 @@ use crate::pipeline::{Accepts, BatchWriter, QueueOptions, SinkHandle};
 pub(crate) fn start(
     config: &TelemetryConfig,
 ) -> Result<(Vec<SinkHandle>, Option<PathBuf>), ConfigError> {
+    #[allow(unused_mut)]
     let mut db_path = None;
     let queue = QueueOptions {
         capacity: config.queue_capacity,
@@ -33,32 +39,58 @@ pub(crate) fn start(
                 queue,
                 console::ConsoleWriter::stderr(InferenceMetrics::new(config.metric_namespace())),
             ),
+            #[cfg(feature = "sqlite")]
             SinkKind::Sqlite => {
                 let writer = sqlite::SqliteWriter::open(config.sqlite_db_path(), config)?;
                 db_path = Some(config.sqlite_db_path().to_path_buf());
                 deferred(name, Accepts::ALL, queue, writer)
             }
+            #[cfg(feature = "otlp")]
             SinkKind::OtelTrace => deferred(
                 name,
                 Accepts::SPANS,
                 queue,
                 otlp::trace::TraceWriter::new(config)?,
             ),
+            #[cfg(feature = "otlp")]
             SinkKind::OtelMetric => deferred(
                 name,
                 Accepts::METRICS,
                 queue,
                 otlp::metric::MetricWriter::new(config)?,
             ),
+            #[cfg(feature = "prometheus")]
             SinkKind::Prometheus => deferred(
                 name,
                 Accepts::METRICS,
                 queue,
                 prometheus::PrometheusWriter::new(config)?,
             ),
+            #[allow(unreachable_patterns)]
+            missing => {
+                return Err(ConfigError::SinkUnavailable {
+                    sink: missing,
+                    variable: "TELEMETRY_SINKS",
+                    feature: feature_of(missing),
+                })
+            }
         });
     }
     Ok((pending.into_iter().map(|start| start()).collect(), db_path))
+}
+
+/// The cargo feature of llm-telemetry that provides `sink`.
+#[cfg_attr(
+    all(feature = "sqlite", feature = "otlp", feature = "prometheus"),
+    allow(dead_code)
+)]
+fn feature_of(sink: SinkKind) -> &'static str {
+    match sink {
+        SinkKind::Console => "(none: always built)",
+        SinkKind::Sqlite => "sqlite",
+        SinkKind::OtelTrace | SinkKind::OtelMetric => "otlp-http` or `otlp-grpc",
+        SinkKind::Prometheus => "prometheus",
+    }
 }
 
 /// A sink whose writer is open and whose worker thread is not started yet.

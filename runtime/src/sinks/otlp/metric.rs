@@ -16,8 +16,8 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 
-use super::{build_error, grpc_target, http_target, resource, ExportHealth, ExportRuntime};
-use crate::config::otlp::{ExportTarget, OtlpProtocol, Signal};
+use super::{build_exporter, resource, ExportHealth, ExportRuntime};
+use crate::config::otlp::{ExportTarget, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::instruments::{description, histogram_buckets, TOKEN_UNIT};
 use crate::metrics::InferenceMetrics;
@@ -49,7 +49,7 @@ impl MetricWriter {
     pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
         let target = config.otlp().target(Signal::Metrics)?;
         let rt = ExportRuntime::new(SinkKind::OtelMetric)?;
-        let inner = build_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
+        let inner = metric_exporter(&target, &rt).map_err(|reason| ConfigError::SinkStart {
             sink: SinkKind::OtelMetric,
             reason,
         })?;
@@ -134,7 +134,7 @@ fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
     }
 }
 
-fn build_exporter(
+fn metric_exporter(
     target: &ExportTarget,
     rt: &ExportRuntime,
 ) -> Result<opentelemetry_otlp::MetricExporter, String> {
@@ -143,25 +143,12 @@ fn build_exporter(
     // Exports are rare (each interval, or a flush) and cumulative: the SDK's recommended
     // retries cost little here (unlike the span exporter's, see `RetryUnlessDown`).
     let retry = opentelemetry_otlp::RetryPolicy::recommended();
-    let built = match target.protocol {
-        OtlpProtocol::Grpc => grpc_target(
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_tonic()
-                .with_temporality(Temporality::Cumulative),
-            target,
-            retry,
-        )
-        .build(),
-        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_http()
-                .with_temporality(Temporality::Cumulative),
-            target,
-            retry,
-        )
-        .build(),
-    };
-    built.map_err(|e| build_error(target, e))
+    build_exporter!(
+        opentelemetry_otlp::MetricExporter::builder(),
+        target,
+        retry,
+        .with_temporality(Temporality::Cumulative),
+    )
 }
 
 impl BatchWriter for MetricWriter {

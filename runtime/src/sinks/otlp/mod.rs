@@ -18,7 +18,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::Resource;
 
-use crate::config::otlp::ExportTarget;
+use crate::config::otlp::{ExportTarget, OtlpProtocol};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::model::diag::warn_stderr;
 use crate::model::suppress::mark_thread_internal;
@@ -99,6 +99,7 @@ pub(crate) fn describe(target: &ExportTarget) -> String {
 }
 
 /// The exporter's headers as an `http::HeaderMap` (already validated by the config).
+#[cfg(feature = "otlp-grpc")]
 pub(crate) fn header_map(target: &ExportTarget) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();
     for (k, v) in &target.headers {
@@ -147,8 +148,57 @@ impl ExportHealth {
     }
 }
 
+/// Build an OTLP exporter (`$builder`: `SpanExporter::builder()` or
+/// `MetricExporter::builder()`) for `$target` over its protocol, with the retry policy
+/// `$retry` and the exporter's own settings (`$(.$with(..))*`, e.g. the temporality) —
+/// the one place that matches the protocol to a transport, and where a transport this
+/// build lacks becomes an error naming the cargo feature. Evaluates to
+/// `Result<Exporter, String>`.
+macro_rules! build_exporter {
+    ($builder:expr, $target:expr, $retry:expr $(, .$with:ident($($arg:expr),*))* $(,)?) => {{
+        let target: &$crate::config::otlp::ExportTarget = $target;
+        match target.protocol {
+            #[cfg(feature = "otlp-grpc")]
+            $crate::config::otlp::OtlpProtocol::Grpc => $crate::sinks::otlp::grpc_target(
+                $builder.with_tonic() $(.$with($($arg),*))*,
+                target,
+                $retry,
+            )
+            .build()
+            .map_err(|e| $crate::sinks::otlp::build_error(target, e)),
+            #[cfg(feature = "otlp-http")]
+            $crate::config::otlp::OtlpProtocol::HttpProtobuf
+            | $crate::config::otlp::OtlpProtocol::HttpJson => $crate::sinks::otlp::http_target(
+                $builder.with_http() $(.$with($($arg),*))*,
+                target,
+                $retry,
+            )
+            .build()
+            .map_err(|e| $crate::sinks::otlp::build_error(target, e)),
+            #[allow(unreachable_patterns)]
+            missing => Err($crate::sinks::otlp::missing_transport(target, missing)),
+        }
+    }};
+}
+pub(crate) use build_exporter;
+
+/// The message of a protocol whose transport this build was compiled without.
+#[cfg_attr(all(feature = "otlp-http", feature = "otlp-grpc"), allow(dead_code))]
+pub(crate) fn missing_transport(target: &ExportTarget, protocol: OtlpProtocol) -> String {
+    let feature = match protocol {
+        OtlpProtocol::Grpc => "otlp-grpc",
+        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => "otlp-http",
+    };
+    format!(
+        "{} needs OTLP over {protocol}, which this build lacks: enable the `{feature}` cargo \
+         feature of llm-telemetry (or set OTEL_EXPORTER_OTLP_PROTOCOL to the other transport)",
+        describe(target)
+    )
+}
+
 /// Endpoint, timeout, headers (as gRPC metadata) and retry policy of a tonic exporter
 /// builder; the same for spans and metrics.
+#[cfg(feature = "otlp-grpc")]
 pub(crate) fn grpc_target<B>(
     builder: B,
     target: &ExportTarget,
@@ -169,6 +219,7 @@ where
 }
 
 /// Protocol, endpoint, timeout, headers and retry policy of an HTTP exporter builder.
+#[cfg(feature = "otlp-http")]
 pub(crate) fn http_target<B>(
     builder: B,
     target: &ExportTarget,
@@ -180,7 +231,7 @@ where
     builder
         .with_retry_policy(retry)
         .with_protocol(match target.protocol {
-            crate::config::otlp::OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+            OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
             _ => opentelemetry_otlp::Protocol::HttpBinary,
         })
         .with_endpoint(target.endpoint.clone())

@@ -13,8 +13,8 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 
-use super::{build_error, describe, grpc_target, http_target, resource, ExportRuntime};
-use crate::config::otlp::{ExportTarget, OtlpProtocol, Signal};
+use super::{build_exporter, describe, resource, ExportRuntime};
+use crate::config::otlp::{ExportTarget, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::InferenceMetrics;
 use crate::model::attr::{AttrValue, Attributes};
@@ -110,7 +110,7 @@ impl TraceWriter {
     pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
         let target = config.otlp().target(Signal::Traces)?;
         let rt = ExportRuntime::new(SinkKind::OtelTrace)?;
-        let mut exporter = RetryUnlessDown::build(|retry| build_exporter(&target, &rt, retry))
+        let mut exporter = RetryUnlessDown::build(|retry| span_exporter(&target, &rt, retry))
             .map_err(|reason| ConfigError::SinkStart {
                 sink: SinkKind::OtelTrace,
                 reason,
@@ -136,28 +136,14 @@ pub(crate) fn scope() -> InstrumentationScope {
         .build()
 }
 
-fn build_exporter(
+fn span_exporter(
     target: &ExportTarget,
     rt: &ExportRuntime,
     retry: opentelemetry_otlp::RetryPolicy,
 ) -> Result<opentelemetry_otlp::SpanExporter, String> {
     // tonic's lazy channel spawns its worker on the runtime current at build time.
     let _enter = rt.handle().map(|h| h.enter());
-    let built = match target.protocol {
-        OtlpProtocol::Grpc => grpc_target(
-            opentelemetry_otlp::SpanExporter::builder().with_tonic(),
-            target,
-            retry,
-        )
-        .build(),
-        OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => http_target(
-            opentelemetry_otlp::SpanExporter::builder().with_http(),
-            target,
-            retry,
-        )
-        .build(),
-    };
-    built.map_err(|e| build_error(target, e))
+    build_exporter!(opentelemetry_otlp::SpanExporter::builder(), target, retry)
 }
 
 impl BatchWriter for TraceWriter {
