@@ -3,6 +3,11 @@
 //! Every error carries the span of the offending token. Parsing goes on after an error
 //! (up to the next top-level comma), so that all the mistakes in one attribute are
 //! reported together.
+//!
+//! Over 400 lines because the parser is one recursive-descent unit: the three macros share
+//! the common arguments (`name`, `skip`, `fields`, `crate`) and the recovery, and the
+//! reserved-field check runs while `fields(..)` is parsed (moved to `validate`, the
+//! recovery would drop the fields after an error and change which errors are reported).
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;

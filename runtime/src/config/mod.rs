@@ -7,6 +7,7 @@ pub mod builder;
 pub mod env;
 pub mod error;
 pub mod otlp;
+pub mod otlp_values;
 pub mod parse;
 
 use std::path::{Path, PathBuf};

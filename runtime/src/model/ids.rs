@@ -38,8 +38,9 @@ pub struct InvalidId {
 }
 
 impl TraceId {
-    /// A fresh trace id: the first 4 bytes are the current Unix time in seconds
-    /// (big-endian), the other 12 random. See [`TraceId::new_at`].
+    /// A fresh trace id for a span starting now: 4 bytes of time, 5 of this process's id
+    /// sequence, 7 random, as [`TraceId::new_at`] describes. (The name is the W3C
+    /// "random" flag's: the right-most 7 bytes are random.)
     pub fn random() -> Self {
         Self::new_at(unix_seconds(SystemTime::now()))
     }
@@ -73,8 +74,9 @@ impl TraceId {
 }
 
 impl SpanId {
-    /// A fresh span id: the first 2 bytes are the low 16 bits of the current Unix time in
-    /// seconds, the other 6 random. See [`SpanId::new_at`].
+    /// A fresh span id for a span starting now: the low 16 bits of the time in seconds,
+    /// then 6 bytes of this process's id sequence, as [`SpanId::new_at`] describes (unique
+    /// by construction, not random).
     pub fn random() -> Self {
         Self::new_at(unix_seconds(SystemTime::now()))
     }

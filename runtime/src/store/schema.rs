@@ -6,15 +6,17 @@
 //! is `PRAGMA user_version`. [`MIGRATIONS`]`[i]` takes a store from version `i` to `i + 1`,
 //! so version 0 is an empty file and [`SCHEMA_VERSION`] is `MIGRATIONS.len()`.
 //!
-//! # Index design (measured; see the sink's module docs for the figures)
+//! # Index design
 //!
-//! Ids are random, so every index keyed on an id alone inserts at a random place: each row
-//! then dirties its own page, and every dirty page is written to the WAL at commit. That
-//! cost is per *row* for a span-id key but only per *trace* for a key that starts with the
-//! trace id (the spans of a trace arrive together and share the leaf page). Hence:
+//! Every dirty page is written to the WAL at commit, so an index costs what its inserts
+//! scatter. The runtime's ids start with their creation time and go on with a per-process
+//! sequence (`model::ids`), so an index keyed on an id appends; ids from other processes or
+//! other OpenTelemetry SDKs (random W3C ids) insert at random places, which costs one page
+//! per row for a span-id key but only one per trace for a key that starts with the trace
+//! id (the spans of a trace arrive together and share the leaf page). Hence:
 //!
 //! - `spans(span_id)` is the primary key (llama-stack's schema; lookups by span id), the one
-//!   per-row random index we pay for;
+//!   per-row id index;
 //! - `spans(trace_id, parent_span_id)` serves "all spans of a trace" *and* "children of a
 //!   span" (join on both columns: a child has its parent's trace id), instead of two
 //!   separate indexes on `trace_id` and `parent_span_id`;
