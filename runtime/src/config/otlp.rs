@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::error::ConfigError;
 use super::otlp_values::{
-    append_path, check_endpoint, check_header, parse_millis, parse_pairs, parse_protocol,
-    HEADERS_ACCEPTED, INTERVAL_ACCEPTED, RESOURCE_ACCEPTED,
+    append_path, check_endpoint, check_header, parse_millis, parse_pairs, HEADERS_ACCEPTED,
+    INTERVAL_ACCEPTED, PROTOCOL_ACCEPTED, RESOURCE_ACCEPTED,
 };
 use crate::model::named_enum::named_enum;
 
@@ -416,6 +416,15 @@ impl OtlpConfig {
         }
         Ok(())
     }
+}
+
+fn parse_protocol(variable: &'static str, value: &str) -> Result<OtlpProtocol, ConfigError> {
+    value.parse().map_err(|problem| ConfigError::Invalid {
+        variable,
+        value: value.to_owned(),
+        problem,
+        expected: PROTOCOL_ACCEPTED,
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use super::error::ConfigError;
-use super::otlp::OtlpProtocol;
 
 pub(crate) const PROTOCOL_ACCEPTED: &str = "grpc, http/protobuf or http/json";
 pub(crate) const ENDPOINT_ACCEPTED: &str =
@@ -18,18 +17,6 @@ pub(crate) const INTERVAL_ACCEPTED: &str = "a positive whole number of milliseco
 pub(crate) const RESOURCE_ACCEPTED: &str =
     "comma-separated key=value pairs with percent-encoded values, e.g. \
      deployment.environment=prod,service.version=1.2.3";
-
-pub(crate) fn parse_protocol(
-    variable: &'static str,
-    value: &str,
-) -> Result<OtlpProtocol, ConfigError> {
-    value.parse().map_err(|problem| ConfigError::Invalid {
-        variable,
-        value: value.to_owned(),
-        problem,
-        expected: PROTOCOL_ACCEPTED,
-    })
-}
 
 pub(crate) fn parse_millis(variable: &'static str, value: &str) -> Result<u64, ConfigError> {
     value
