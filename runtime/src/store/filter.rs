@@ -13,13 +13,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::StoreError;
+use crate::model::named_enum::named_enum;
 
+named_enum! {
 /// The comparison of an [`AttributeFilter`]: llama-stack's `eq`, `ne`, `gt`, `lt`.
 ///
 /// ```
 /// use llm_telemetry::store::FilterOp;
 ///
 /// assert_eq!("gt".parse::<FilterOp>().unwrap(), FilterOp::Gt);
+/// assert_eq!(FilterOp::Ne.as_str(), "ne");
 /// let err = "like".parse::<FilterOp>().unwrap_err();
 /// assert!(err.to_string().contains("\"like\""));
 /// ```
@@ -27,30 +30,17 @@ use super::StoreError;
 #[serde(rename_all = "lowercase")]
 pub enum FilterOp {
     /// Equal.
-    Eq,
+    Eq = "eq",
     /// Not equal. Like SQL `!=`: a span without the attribute does not match.
-    Ne,
+    Ne = "ne",
     /// Greater than (numbers numerically, text lexically).
-    Gt,
+    Gt = "gt",
     /// Less than (numbers numerically, text lexically).
-    Lt,
+    Lt = "lt",
+}
 }
 
 impl FilterOp {
-    /// The op's name: `eq`, `ne`, `gt` or `lt`.
-    ///
-    /// ```
-    /// assert_eq!(llm_telemetry::store::FilterOp::Ne.as_str(), "ne");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FilterOp::Eq => "eq",
-            FilterOp::Ne => "ne",
-            FilterOp::Gt => "gt",
-            FilterOp::Lt => "lt",
-        }
-    }
-
     fn sql(self) -> &'static str {
         match self {
             FilterOp::Eq => "=",
@@ -61,25 +51,13 @@ impl FilterOp {
     }
 }
 
-impl fmt::Display for FilterOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for FilterOp {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "eq" => Ok(FilterOp::Eq),
-            "ne" => Ok(FilterOp::Ne),
-            "gt" => Ok(FilterOp::Gt),
-            "lt" => Ok(FilterOp::Lt),
-            other => Err(StoreError::InvalidFilter {
-                reason: format!("unknown op {other:?}: expected one of eq, ne, gt, lt"),
-            }),
-        }
+        FilterOp::from_name(s).ok_or_else(|| StoreError::InvalidFilter {
+            reason: format!("unknown op {s:?}: expected one of eq, ne, gt, lt"),
+        })
     }
 }
 

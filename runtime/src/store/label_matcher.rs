@@ -7,59 +7,41 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
+use crate::model::named_enum::named_enum;
 
+named_enum! {
 /// The operator of a [`LabelMatcher`], as in PromQL.
 ///
 /// ```
 /// use llm_telemetry::store::MatchOp;
 /// assert_eq!("=~".parse::<MatchOp>().unwrap(), MatchOp::Regex);
 /// assert!("~".parse::<MatchOp>().is_err());
+/// assert_eq!(MatchOp::NotRegex.as_str(), "!~");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum MatchOp {
     /// `=`: the label equals the value (a missing label equals `""`).
     #[serde(rename = "=")]
-    Equal,
+    Equal = "=",
     /// `!=`: the label differs from the value.
     #[serde(rename = "!=")]
-    NotEqual,
+    NotEqual = "!=",
     /// `=~`: the whole label matches the regular expression.
     #[serde(rename = "=~")]
-    Regex,
+    Regex = "=~",
     /// `!~`: the whole label does not match the regular expression.
     #[serde(rename = "!~")]
-    NotRegex,
+    NotRegex = "!~",
 }
-
-impl MatchOp {
-    /// `=`, `!=`, `=~` or `!~`.
-    ///
-    /// ```
-    /// assert_eq!(llm_telemetry::store::MatchOp::NotRegex.as_str(), "!~");
-    /// ```
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchOp::Equal => "=",
-            MatchOp::NotEqual => "!=",
-            MatchOp::Regex => "=~",
-            MatchOp::NotRegex => "!~",
-        }
-    }
 }
 
 impl FromStr for MatchOp {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "=" => Ok(MatchOp::Equal),
-            "!=" => Ok(MatchOp::NotEqual),
-            "=~" => Ok(MatchOp::Regex),
-            "!~" => Ok(MatchOp::NotRegex),
-            other => Err(StoreError::InvalidFilter {
-                reason: format!("unknown label operator {other:?}: expected =, !=, =~ or !~"),
-            }),
-        }
+        MatchOp::from_name(s).ok_or_else(|| StoreError::InvalidFilter {
+            reason: format!("unknown label operator {s:?}: expected =, !=, =~ or !~"),
+        })
     }
 }
 
