@@ -2,6 +2,9 @@
 //! `OTEL_METRIC_EXPORT_INTERVAL`), parsed into a typed [`OtlpConfig`] exactly as the
 //! OpenTelemetry specification defines them. A bad value is a [`ConfigError::Invalid`]
 //! naming the variable and what it accepts, at `init()`, never a silent default.
+//!
+//! Over 400 lines with its docs because each public setting carries its doc example; the
+//! value parsers are apart, in `otlp_values`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Tests of the model types.
 
 use super::attr::{AttrStr, AttrValue};
+use super::vocab::{Instrument, Severity, SpanCategory, SpanKind, SpanStatus};
 
 #[test]
 fn attr_str_keeps_every_length() {
@@ -48,4 +49,25 @@ fn attr_str_behaves_as_a_string() {
 
     let long = AttrValue::Str(String::from("a value longer than twenty-two bytes").into());
     assert_eq!(long.as_str(), Some("a value longer than twenty-two bytes"));
+}
+
+#[test]
+fn named_enums_parse_back_their_names_and_aliases() {
+    for kind in [SpanKind::Internal, SpanKind::Client, SpanKind::Server] {
+        assert_eq!(SpanKind::from_name(kind.as_str()), Some(kind));
+        assert_eq!(SpanKind::parse(&kind.as_str().to_uppercase()), Some(kind));
+        assert_eq!(kind.to_string(), kind.as_str());
+    }
+    assert_eq!(SpanCategory::AgentTurn.as_str(), "agent_turn");
+    assert_eq!(Instrument::Histogram.as_str(), "histogram");
+    // Exact by default, ASCII case ignored on request; aliases parse, names print.
+    assert_eq!(SpanStatus::from_name("OK"), None);
+    assert_eq!(
+        SpanStatus::from_name_ignore_case("OK"),
+        Some(SpanStatus::Ok)
+    );
+    assert_eq!(Severity::parse("warning"), Some(Severity::Warn));
+    assert_eq!(Severity::parse("trace"), Some(Severity::Verbose));
+    assert_eq!(Severity::Warn.as_str(), "warn");
+    assert_eq!(Severity::parse("WARN"), None);
 }
