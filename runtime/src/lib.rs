@@ -58,6 +58,8 @@ mod config;
 pub mod context;
 mod event;
 mod guard;
+#[cfg(feature = "sqlite")]
+pub mod ingest;
 mod install;
 mod instrument;
 mod layer;

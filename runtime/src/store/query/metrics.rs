@@ -19,7 +19,10 @@ impl TraceStore {
     ///
     /// `metric` is the stored OpenTelemetry name (`llama_stack.tokens`,
     /// `gen_ai.client.token.usage`) or its Prometheus rendering (`llama_stack_tokens_total`,
-    /// `gen_ai_client_token_usage`, `gen_ai_client_operation_duration_seconds`).
+    /// `gen_ai_client_token_usage`, `gen_ai_client_operation_duration_seconds`), or the name
+    /// of llama-stack `MetricEvent`s: the logged ones and the `prompt_tokens`,
+    /// `completion_tokens` and `total_tokens` events of each inference span (labels
+    /// `model_id`, `provider_id`).
     /// `granularity` `Some(step)` is a range query: one point per step-long bucket from
     /// `start` (empty buckets omitted); `None` is an instant query: one point per series
     /// summing the whole interval. Values are sums of the recorded measurements (counter
@@ -61,51 +64,94 @@ impl TraceStore {
             .iter()
             .map(LabelMatcher::compile)
             .collect::<Result<Vec<_>, _>>()?;
-        let names = self.metric_names(metric)?;
         let end = end.unwrap_or_else(SystemTime::now);
         let start_text = sqlite_timestamp(start);
         let end_text = sqlite_timestamp(end);
-        let mut series: BTreeMap<SeriesKey, BTreeMap<u64, (f64, u64)>> = BTreeMap::new();
-        for name in names {
-            let rows: Vec<(String, f64, String, u64)> = self.collect(
-                "SELECT timestamp, value, attributes, count FROM metrics \
+        let mut rows: Vec<MetricRow> = Vec::new();
+        for name in self.metric_names(metric)? {
+            rows.extend(self.collect(
+                "SELECT timestamp, value, attributes, count, unit FROM metrics \
                  WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp",
                 vec![
                     SqlValue::Text(name.clone()),
                     SqlValue::Text(start_text.clone()),
                     SqlValue::Text(end_text.clone()),
                 ],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-            for (ts, value, attrs, count) in rows {
-                let labels = labels_of(&attrs);
-                if !matchers
-                    .iter()
-                    .all(|m| m.matches(labels.get(&m.name).map(String::as_str)))
-                {
-                    continue;
-                }
-                let bucket = match (granularity, parse_sqlite_timestamp(&ts)) {
-                    (Some(g), Some(t)) => {
-                        let off = t.duration_since(start).unwrap_or_default();
-                        (off.as_micros() / g.as_micros().max(1)) as u64
-                    }
-                    _ => 0,
-                };
-                let point = series
-                    .entry((name.clone(), labels.into_iter().collect()))
-                    .or_default()
-                    .entry(bucket)
-                    .or_insert((0.0, 0));
-                point.0 += value;
-                point.1 += count;
+                |r| {
+                    Ok(MetricRow {
+                        metric: name.clone(),
+                        timestamp: r.get(0)?,
+                        value: r.get(1)?,
+                        attributes: r.get(2)?,
+                        count: r.get(3)?,
+                        unit: r.get(4)?,
+                    })
+                },
+            )?);
+        }
+        // llama-stack's MetricEvents: the logged ones, and the token events derived from
+        // each inference span (a view over every inference span: read only for their names).
+        let events = if TOKEN_EVENT_NAMES.contains(&metric) {
+            "span_events"
+        } else {
+            "span_logs"
+        };
+        let sql = format!(
+            "SELECT timestamp, value, attributes, unit FROM {events} \
+             WHERE event_type = 'metric' AND metric = ?1 AND timestamp >= ?2 AND timestamp <= ?3 \
+             AND value IS NOT NULL ORDER BY timestamp"
+        );
+        rows.extend(self.collect(
+            &sql,
+            vec![
+                SqlValue::Text(metric.to_owned()),
+                SqlValue::Text(start_text),
+                SqlValue::Text(end_text),
+            ],
+            |r| {
+                Ok(MetricRow {
+                    metric: metric.to_owned(),
+                    timestamp: r.get(0)?,
+                    value: r.get(1)?,
+                    attributes: r.get(2)?,
+                    count: 1,
+                    unit: r.get(3)?,
+                })
+            },
+        )?);
+        let mut series: BTreeMap<SeriesKey, (Option<String>, BTreeMap<u64, (f64, u64)>)> =
+            BTreeMap::new();
+        for row in rows {
+            let labels = labels_of(&row.attributes);
+            if !matchers
+                .iter()
+                .all(|m| m.matches(labels.get(&m.name).map(String::as_str)))
+            {
+                continue;
             }
+            let bucket = match (granularity, parse_sqlite_timestamp(&row.timestamp)) {
+                (Some(g), Some(t)) => {
+                    let off = t.duration_since(start).unwrap_or_default();
+                    (off.as_micros() / g.as_micros().max(1)) as u64
+                }
+                _ => 0,
+            };
+            let (unit, buckets) = series
+                .entry((row.metric, labels.into_iter().collect()))
+                .or_default();
+            if unit.is_none() {
+                *unit = row.unit;
+            }
+            let point = buckets.entry(bucket).or_insert((0.0, 0));
+            point.0 += row.value;
+            point.1 += row.count;
         }
         Ok(series
             .into_iter()
-            .map(|((metric, labels), buckets)| MetricSeries {
+            .map(|((metric, labels), (unit, buckets))| MetricSeries {
                 metric,
                 labels: labels.into_iter().collect(),
+                unit,
                 values: buckets
                     .into_iter()
                     .map(|(b, (value, count))| MetricPoint {
@@ -143,3 +189,16 @@ impl TraceStore {
 
 /// A series: metric name and sorted labels.
 type SeriesKey = (String, Vec<(String, String)>);
+
+/// The MetricEvent names the store derives from every inference span.
+const TOKEN_EVENT_NAMES: [&str; 3] = ["prompt_tokens", "completion_tokens", "total_tokens"];
+
+/// One measurement read from the `metrics` table or a metric event.
+struct MetricRow {
+    metric: String,
+    timestamp: String,
+    value: f64,
+    attributes: String,
+    count: u64,
+    unit: Option<String>,
+}

@@ -31,10 +31,13 @@ pub struct MetricPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MetricSeries {
-    /// The stored (OpenTelemetry) name, e.g. `llama_stack.tokens`.
+    /// The stored (OpenTelemetry) name, e.g. `llama_stack.tokens`, or a MetricEvent's
+    /// name (`prompt_tokens`).
     pub metric: String,
     /// The labels (metric attributes), rendered as text.
     pub labels: BTreeMap<String, String>,
+    /// The unit recorded with the points (`{token}`, `s`, a MetricEvent's `tokens`), if any.
+    pub unit: Option<String>,
     /// The points, in time order.
     pub values: Vec<MetricPoint>,
 }
