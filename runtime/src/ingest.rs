@@ -191,7 +191,7 @@ impl StoreIngest {
             }
             LogBody::SpanEnd { status } => {
                 let status = *status;
-                let Some(start) = pending.remove(&(trace_id, span_id)) else {
+                let Some(start) = pending.get(&(trace_id, span_id)) else {
                     // Its start came before this server started: keep the marker.
                     return self.send(Telemetry::Log(Arc::new(log)));
                 };
@@ -200,14 +200,14 @@ impl StoreIngest {
                     Some(AttrValue::Str(s)) => Arc::from(s.as_str()),
                     _ => self.service_name.clone(),
                 };
-                let mut attributes = start.attributes;
+                let mut attributes = start.attributes.clone();
                 attributes.extend(log.attributes.iter().cloned());
                 let span = SpanRecord {
                     trace_id,
                     span_id,
                     parent_span_id: start.parent,
                     parent_is_remote: false,
-                    name: start.name,
+                    name: start.name.clone(),
                     kind: SpanKind::Internal,
                     category: SpanCategory::Other,
                     start_time: start.start,
@@ -218,11 +218,9 @@ impl StoreIngest {
                     events: Vec::new(),
                     service_name,
                 };
-                let sent = self.send(Telemetry::Span(Arc::new(span)));
-                if sent.is_err() {
-                    // Not stored: the caller will send the end again.
-                    return sent;
-                }
+                // Refused: the start stays pending for the end sent again.
+                self.send(Telemetry::Span(Arc::new(span)))?;
+                pending.remove(&(trace_id, span_id));
                 // The span is stored; its end marker is a courtesy copy.
                 let _ = self.send(Telemetry::Log(Arc::new(log)));
                 Ok(())
