@@ -375,10 +375,22 @@ fn query_metrics_honours_matchers_and_answers_for_every_name() {
     assert_eq!(sum(&only("=~", "sm.*")), 30.0);
     assert_eq!(sum(&only("!~", "sm.*")), 200.0);
     assert_eq!(sum(&only("=", "DOES-NOT-MATCH")), 0.0);
-    assert_eq!(
-        sum(&q("completion_tokens", json!({"granularity": "1h"}))),
-        3.0 * 5.0 + 2.0 * 50.0
-    );
+    let hourly = q("completion_tokens", json!({"granularity": "1h"}));
+    assert_eq!(sum(&hourly), 3.0 * 5.0 + 2.0 * 50.0);
+    for p in hourly.iter().flat_map(|s| s["values"].as_array().unwrap()) {
+        assert_eq!(
+            p["timestamp"].as_i64().unwrap() % 3600,
+            0,
+            "buckets start at the hour: {p}"
+        );
+    }
+    // A range query without granularity: one point per MetricEvent.
+    let each = q("prompt_tokens", json!({}));
+    let points: usize = each
+        .iter()
+        .map(|s| s["values"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(points, 5, "{each:?}");
     assert_eq!(
         sum(&q("total_tokens", json!({}))),
         30.0 + 200.0 + 15.0 + 100.0
@@ -505,14 +517,25 @@ fn log_event_stores_all_three_types_and_datasets_are_written() {
         &s,
         "/v1/telemetry/spans/export",
         json!({"attribute_filters": [],
-        "attributes_to_save": ["session_id", "absent"], "dataset_id": "evals-1"}),
+        "attributes_to_save": ["session_id"], "dataset_id": "evals-1"}),
     );
     assert_eq!((status, body), (StatusCode::OK, Value::Null));
     let rows = std::fs::read_to_string(dir.path().join("datasets/evals-1.jsonl")).unwrap();
     let row: Value = serde_json::from_str(rows.lines().next().unwrap()).unwrap();
     assert_eq!(row["trace_id"], t);
     assert_eq!(row["session_id"], "s-1");
-    assert_eq!(row["absent"], Value::Null);
+    assert_eq!(rows.lines().count(), 1);
+    // Only spans that have every attribute to save are written (as llama-stack did).
+    let (status, _) = post(
+        &s,
+        "/v1/telemetry/spans/export",
+        json!({"attribute_filters": [],
+        "attributes_to_save": ["session_id", "absent"], "dataset_id": "evals-2"}),
+    );
+    assert_eq!(status, 200);
+    let rows =
+        std::fs::read_to_string(dir.path().join("datasets/evals-2.jsonl")).unwrap_or_default();
+    assert_eq!(rows.lines().count(), 0, "{rows}");
     for bad in ["../escape", ".hidden", "a/b", ""] {
         let (status, _) = post(
             &s,

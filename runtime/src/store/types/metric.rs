@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MetricPoint {
-    /// Start of the bucket (range query) or of the queried interval (instant query), UTC.
+    /// Start of the bucket (range query), of the queried interval (instant query), or the
+    /// measurement's own time (`query_metric_points`), UTC.
     pub timestamp: String,
     /// Sum of the values recorded in the bucket.
     pub value: f64,

@@ -1,8 +1,6 @@
 //! `query_metrics` (`POST /metrics/{metric_name}`): the store's metric points and
 //! llama-stack MetricEvents by label set, honouring the label matchers.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::Json;
 use llm_telemetry::store::{self, LabelMatcher, MatchOp};
@@ -29,9 +27,9 @@ pub async fn query_metrics(
     JsonBody(req): JsonBody<QueryMetricsRequest>,
 ) -> Result<Json<Data<Vec<MetricSeries>>>, ApiError> {
     let instant = req.query_type == Some(MetricQueryType::Instant);
+    // Instant: one point per series; range: a point per bucket, or per measurement.
     let granularity = match (&req.granularity, instant) {
-        (_, true) => None,
-        (None, false) => Some(Duration::from_secs(1)),
+        (_, true) | (None, false) => None,
         (Some(g), false) => Some(store::parse_age(g).filter(|d| !d.is_zero()).ok_or_else(
             || {
                 ApiError::body(
@@ -62,6 +60,9 @@ pub async fn query_metrics(
     let end = req.end_time.map(convert::from_unix);
     let series = state
         .read(move |store| match store {
+            Some(store) if !instant && granularity.is_none() => {
+                Ok(store.query_metric_points(&metric, start, end, &matchers)?)
+            }
             Some(store) => Ok(store.query_metrics(&metric, start, end, granularity, &matchers)?),
             None => Ok(Vec::new()),
         })

@@ -121,8 +121,9 @@ async fn select_spans(
         .await
 }
 
-/// The selected spans appended as JSON Lines to `<datasets dir>/<dataset_id>.jsonl`, one
-/// object per span: its ids, name, times and the attributes asked for (`null` if absent).
+/// The spans `query_spans` selects (those with every attribute to save) appended as JSON
+/// Lines to `<datasets dir>/<dataset_id>.jsonl`, one object per span: its ids, name, times
+/// and the attributes to save.
 #[utoipa::path(post, path = "/v1/telemetry/spans/export", tag = "telemetry", operation_id = "save_spans_to_dataset",
     request_body = SaveSpansRequest,
     responses((status = 200, description = "`null`; the rows are written"), (status = 400, description = "A bad dataset_id, filter or field")))]
@@ -131,7 +132,14 @@ pub async fn save_spans_to_dataset(
     JsonBody(req): JsonBody<SaveSpansRequest>,
 ) -> Result<Json<Value>, ApiError> {
     validate_dataset_id(&req.dataset_id)?;
-    let spans = select_spans(&state, &req.attribute_filters, Vec::new(), req.max_depth).await?;
+    // The spans that have every attribute to save, as llama-stack selected them.
+    let spans = select_spans(
+        &state,
+        &req.attribute_filters,
+        req.attributes_to_save.clone(),
+        req.max_depth,
+    )
+    .await?;
     let mut lines = Vec::new();
     for s in spans {
         let mut row = Map::new();

@@ -308,8 +308,8 @@ pub struct QueryMetricsRequest {
     pub start_time: i64,
     /// Unix seconds (default: now).
     pub end_time: Option<i64>,
-    /// Bucket length (`1m`, `5m`, `1h`, `1d`); a range query without one has a point
-    /// per second with measurements.
+    /// Bucket length (`1m`, `5m`, `1h`, `1d`), buckets aligned on the clock (UTC); a range
+    /// query without one has a point per measurement.
     pub granularity: Option<String>,
     /// `range` (default) or `instant` (one point per series).
     pub query_type: Option<MetricQueryType>,
