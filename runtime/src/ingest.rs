@@ -191,7 +191,7 @@ impl StoreIngest {
             }
             LogBody::SpanEnd { status } => {
                 let status = *status;
-                let Some(start) = pending.remove(&(trace_id, span_id)) else {
+                let Some(start) = pending.get(&(trace_id, span_id)) else {
                     // Its start came before this server started: keep the marker.
                     return self.send(Telemetry::Log(Arc::new(log)));
                 };
@@ -200,14 +200,14 @@ impl StoreIngest {
                     Some(AttrValue::Str(s)) => Arc::from(s.as_str()),
                     _ => self.service_name.clone(),
                 };
-                let mut attributes = start.attributes;
+                let mut attributes = start.attributes.clone();
                 attributes.extend(log.attributes.iter().cloned());
                 let span = SpanRecord {
                     trace_id,
                     span_id,
                     parent_span_id: start.parent,
                     parent_is_remote: false,
-                    name: start.name,
+                    name: start.name.clone(),
                     kind: SpanKind::Internal,
                     category: SpanCategory::Other,
                     start_time: start.start,
@@ -218,11 +218,9 @@ impl StoreIngest {
                     events: Vec::new(),
                     service_name,
                 };
-                let sent = self.send(Telemetry::Span(Arc::new(span)));
-                if sent.is_err() {
-                    // Not stored: the caller will send the end again.
-                    return sent;
-                }
+                // Refused: the start stays pending for the end sent again.
+                self.send(Telemetry::Span(Arc::new(span)))?;
+                pending.remove(&(trace_id, span_id));
                 // The span is stored; its end marker is a courtesy copy.
                 let _ = self.send(Telemetry::Log(Arc::new(log)));
                 Ok(())
@@ -287,5 +285,99 @@ fn attr_value(v: serde_json::Value) -> AttrValue {
         }
         Value::String(s) => text(s),
         other => text(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::pipeline::{Accepts, BatchWriter, QueueOptions, SinkHandle, WriteError};
+    use crate::SpanStatus;
+
+    /// A writer that holds its first batch until told to go on, and reports what it got.
+    struct Gate {
+        go: mpsc::Receiver<()>,
+        seen: mpsc::Sender<Telemetry>,
+    }
+
+    impl BatchWriter for Gate {
+        fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
+            let _ = self.go.recv();
+            for item in batch {
+                let _ = self.seen.send(item.clone());
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_loses_nothing() {
+        let (go_tx, go) = mpsc::channel();
+        let (seen, seen_rx) = mpsc::channel();
+        let options = QueueOptions {
+            capacity: 1,
+            max_batch: 1,
+        };
+        let ingest = StoreIngest {
+            pipeline: Pipeline::new(vec![SinkHandle::spawn(
+                "gate",
+                Accepts::ALL,
+                options,
+                Gate { go, seen },
+            )]),
+            service_name: Arc::from("svc"),
+            pending: Mutex::new(HashMap::new()),
+        };
+        let trace: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
+        let span: SpanId = "00f067aa0ba902b7".parse().unwrap();
+        let t0 = SystemTime::now();
+        let start = StructuredLogEvent::SpanStart {
+            name: "work".into(),
+            parent_span_id: None,
+        };
+        let end = || StructuredLogEvent::SpanEnd {
+            status: SpanStatus::Ok,
+        };
+        let log = |ingest: &StoreIngest| {
+            ingest.log_event(trace, span, t0, start.clone().into(), BTreeMap::new())
+        };
+        // The worker holds one item; the queue holds one more; then it is full.
+        let mut taken = 0;
+        while log(&ingest).is_ok() {
+            taken += 1;
+            assert!(taken < 10, "the queue never filled");
+        }
+        assert_eq!(log(&ingest), Err(IngestError::Busy));
+        // A refused span_end keeps its start: sent again later, it makes the span.
+        assert_eq!(
+            ingest.log_event(trace, span, t0, end().into(), BTreeMap::new()),
+            Err(IngestError::Busy)
+        );
+        for _ in 0..taken + 2 {
+            let _ = go_tx.send(());
+        }
+        assert!(ingest.flush(Duration::from_secs(5)));
+        for _ in 0..3 {
+            let _ = go_tx.send(());
+        }
+        ingest
+            .log_event(trace, span, t0, end().into(), BTreeMap::new())
+            .unwrap();
+        for _ in 0..3 {
+            let _ = go_tx.send(());
+        }
+        assert!(ingest.flush(Duration::from_secs(5)));
+        drop(go_tx);
+        let items: Vec<Telemetry> = seen_rx.try_iter().collect();
+        let spans = items.iter().filter(|i| i.span().is_some()).count();
+        assert_eq!(spans, 1, "the span, once");
+        let logs = items.len() - spans;
+        assert!(
+            logs >= taken,
+            "every start taken is written ({logs} of {taken})"
+        );
+        assert!(ingest.pipeline.stats().iter().all(|s| s.dropped == 0));
     }
 }

@@ -119,8 +119,7 @@ impl TraceStore {
                 })
             },
         )?);
-        let mut series: BTreeMap<SeriesKey, (Option<String>, BTreeMap<u64, (f64, u64)>)> =
-            BTreeMap::new();
+        let mut series: BTreeMap<SeriesKey, SeriesPoints> = BTreeMap::new();
         for row in rows {
             let labels = labels_of(&row.attributes);
             if !matchers
@@ -189,6 +188,9 @@ impl TraceStore {
 
 /// A series: metric name and sorted labels.
 type SeriesKey = (String, Vec<(String, String)>);
+
+/// A series' unit and its (value sum, count) by bucket.
+type SeriesPoints = (Option<String>, BTreeMap<u64, (f64, u64)>);
 
 /// The MetricEvent names the store derives from every inference span.
 const TOKEN_EVENT_NAMES: [&str; 3] = ["prompt_tokens", "completion_tokens", "total_tokens"];

@@ -34,7 +34,7 @@ pub enum ApiError {
     TooLarge(usize),
     /// 421: the `Host` header names a server this is not (DNS rebinding).
     WrongHost(String),
-    /// 503: the store's writer is full; retry.
+    /// 429: the store's writer is full; retry after `Retry-After` (the OTLP backpressure answer).
     Busy(String),
     /// 500: the store could not be read (I/O, a corrupt or foreign file).
     Store(String),
@@ -116,7 +116,7 @@ impl IntoResponse for ApiError {
             )
             .into_response(),
             ApiError::Busy(text) => {
-                let mut r = detail(StatusCode::SERVICE_UNAVAILABLE, text).into_response();
+                let mut r = detail(StatusCode::TOO_MANY_REQUESTS, text).into_response();
                 r.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r

@@ -1,6 +1,6 @@
 //! `log_event` (`POST /events`): llama-stack's three event types into the store, through
 //! the server's own bounded writer ([`StoreIngest`](llm_telemetry::ingest::StoreIngest)):
-//! a full writer answers 503 with `Retry-After` rather than dropping the event.
+//! a full writer answers 429 with `Retry-After` rather than dropping the event.
 
 use std::time::SystemTime;
 
@@ -25,7 +25,7 @@ use crate::commands::serve::state::AppState;
     request_body = LogEventRequest,
     responses((status = 200, description = "`null`; the event is queued for the store"),
               (status = 400, description = "A bad id, timestamp, severity or field"),
-              (status = 503, description = "The writer is full; retry after the `Retry-After` seconds")))]
+              (status = 429, description = "The writer is full; retry after the `Retry-After` seconds")))]
 pub async fn log_event(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<LogEventRequest>,
