@@ -324,8 +324,28 @@ fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
     }
 }
 
-/// Run the check script in `mode`; panic with its whole output if any check failed.
-/// Returns the `RESULT` JSON it printed last.
+/// What a run of the check script found.
+struct Checked {
+    /// The `RESULT` JSON it printed last (`Null` if it printed none).
+    result: Value,
+    /// Everything that went wrong, for the test's final panic.
+    failures: Vec<String>,
+}
+
+impl Checked {
+    /// Panic with every failure (of the script and of the checks the test added).
+    fn finish(self) {
+        assert!(
+            self.failures.is_empty(),
+            "{} problem(s):\n\n{}",
+            self.failures.len(),
+            self.failures.join("\n\n")
+        );
+    }
+}
+
+/// Run the check script in `mode`. Its failures are collected, not raised, so the test
+/// can check the rest (e.g. `llm-trace show`) before it fails with all of them.
 fn run_checks(
     venv: &Venv,
     alpha: bool,
@@ -334,7 +354,7 @@ fn run_checks(
     datasets_dir: &Path,
     mode: &str,
     token: Option<&str>,
-) -> Value {
+) -> Checked {
     let mut cmd = Command::new(&venv.python);
     clean_env(&mut cmd);
     cmd.arg(SCRIPT)
@@ -362,27 +382,26 @@ fn run_checks(
         started.elapsed().as_secs_f64(),
         out.stdout
     );
-    assert!(
-        out.status.success(),
-        "llama-stack-client checks ({mode}) failed ({}):\n{}\n{}\nserver stderr:\n{}",
-        out.status,
-        out.stdout,
-        out.stderr,
-        server.stderr()
-    );
+    let mut failures = Vec::new();
     let result = out
         .stdout
         .lines()
         .rev()
         .find_map(|l| l.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("the check script printed no RESULT line:\n{}", out.stdout));
-    let result: Value = serde_json::from_str(result).expect("RESULT is JSON");
-    assert_eq!(result["failed"], 0, "{result}");
-    assert!(
-        result["passed"].as_u64().unwrap_or(0) > 0,
-        "no check ran: {result}"
-    );
-    result
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .unwrap_or(Value::Null);
+    if !out.status.success() || result["failed"] != 0 {
+        failures.push(format!(
+            "llama-stack-client checks ({mode}) failed ({}):\n{}\n{}\nserver stderr:\n{}",
+            out.status,
+            out.stdout,
+            out.stderr,
+            server.stderr()
+        ));
+    } else if result["passed"].as_u64().unwrap_or(0) == 0 {
+        failures.push(format!("no check ran ({mode}): {}", out.stdout));
+    }
+    Checked { result, failures }
 }
 
 fn llm_trace(db: &Path, args: &[&str]) -> Output {
@@ -390,6 +409,57 @@ fn llm_trace(db: &Path, args: &[&str]) -> Output {
     clean_env(&mut cmd);
     cmd.arg("--db").arg(db).args(args).env("NO_COLOR", "1");
     run_bounded(&mut cmd, Duration::from_secs(30))
+}
+
+/// `llm-trace show` of the trace log_event wrote: its spans, logs, metric events and
+/// statuses.
+fn show_the_logged_trace(db: &Path, result: &Value) -> Result<(), String> {
+    let field = |k: &str| {
+        result[k]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the script's RESULT has no {k}: {result}"))
+    };
+    let trace_id = field("logged_trace_id")?;
+    let message = field("logged_message")?;
+    let (root_name, child_name) = (field("logged_root_name")?, field("logged_child_name")?);
+    let out = llm_trace(db, &["show", &trace_id]);
+    if !out.status.success() {
+        return Err(format!(
+            "llm-trace show {trace_id} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        ));
+    }
+    let show = out.stdout;
+    for want in [
+        format!("Trace {trace_id}"),
+        "2 spans".to_string(),
+        root_name.clone(),
+        child_name.clone(),
+        format!("[warn] {message}"),
+        format!("[info] {message} (naive)"),
+        "py_client_checks = 3.5".to_string(),
+        "py_client_checks = 2".to_string(),
+        "prompt_tokens = 11".to_string(),
+    ] {
+        if !show.contains(&want) {
+            return Err(format!("llm-trace show lacks {want:?}:\n{show}"));
+        }
+    }
+    let line = |name: &str| show.lines().find(|l| l.contains(name)).unwrap_or("");
+    let (root, child) = (line(&root_name), line(&child_name));
+    let depth = |l: &str| l.find(|c: char| c.is_alphanumeric()).unwrap_or(0);
+    if !root.trim_end().ends_with("error") || !child.trim_end().ends_with("ok") {
+        return Err(format!(
+            "llm-trace show: the root ended error, the child ok:\n{show}"
+        ));
+    }
+    if depth(child) <= depth(root) {
+        return Err(format!(
+            "llm-trace show: the child is under the root:\n{show}"
+        ));
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------------ the tests
@@ -401,75 +471,43 @@ fn every_method_of_llama_stack_client_0_2_23_against_the_example_agents_store() 
     };
     let fx = fixture();
     let _one = exclusive();
-    let result = run_checks(
+    let datasets_dir = fx.dir.join("datasets");
+    let mut checked = run_checks(
         &venv,
         false,
         &fx.server,
         &fx.db,
-        &fx.dir.join("datasets"),
+        &datasets_dir,
         "full",
         None,
     );
-    assert_eq!(result["client"], python_venv::CLIENT_VERSION, "{result}");
-
-    // What log_event stored is what `llm-trace show` shows.
-    let trace_id = result["logged_trace_id"].as_str().expect("logged_trace_id");
-    let out = llm_trace(&fx.db, &["show", trace_id]);
-    assert!(
-        out.status.success(),
-        "llm-trace show {trace_id} failed:\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
-    let show = out.stdout;
-    let message = result["logged_message"].as_str().unwrap();
-    for want in [
-        format!("Trace {trace_id}"),
-        "2 spans".to_string(),
-        result["logged_root_name"].as_str().unwrap().to_string(),
-        result["logged_child_name"].as_str().unwrap().to_string(),
-        format!("[warn] {message}"),
-        format!("[info] {message} (naive)"),
-    ] {
-        assert!(
-            show.contains(&want),
-            "llm-trace show lacks {want:?}:\n{show}"
-        );
+    if checked.result["client"] != python_venv::CLIENT_VERSION {
+        checked.failures.push(format!(
+            "the script ran with another client: {}",
+            checked.result
+        ));
     }
-    let root = show
-        .lines()
-        .find(|l| l.contains("py-client root"))
-        .unwrap_or_else(|| panic!("no root line:\n{show}"));
-    assert!(
-        root.trim_end().ends_with("error"),
-        "the root ended with status error: {root}\n{show}"
-    );
-    let child = show
-        .lines()
-        .find(|l| l.contains("py-client child"))
-        .unwrap_or_else(|| panic!("no child line:\n{show}"));
-    assert!(
-        child.trim_end().ends_with("ok"),
-        "the child ended ok: {child}\n{show}"
-    );
-    let depth = |l: &str| l.find(|c: char| c.is_alphanumeric()).unwrap_or(0);
-    assert!(
-        depth(child) > depth(root),
-        "the child is under the root:\n{show}"
-    );
-
+    // What log_event stored is what `llm-trace show` shows.
+    if let Err(e) = show_the_logged_trace(&fx.db, &checked.result) {
+        checked.failures.push(e);
+    }
     // The dataset is where the contract says: `datasets/` next to the store.
-    let datasets: Vec<_> = std::fs::read_dir(fx.dir.join("datasets"))
-        .expect("datasets/ next to the store")
+    let datasets: Vec<String> = std::fs::read_dir(&datasets_dir)
+        .into_iter()
+        .flatten()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        datasets
-            .iter()
-            .any(|n| n.starts_with("py-full-") && n.ends_with(".jsonl")),
-        "{datasets:?}"
-    );
+    if !datasets
+        .iter()
+        .any(|n| n.starts_with("py-full-") && n.ends_with(".jsonl"))
+    {
+        checked.failures.push(format!(
+            "no py-full-*.jsonl in {} (datasets/ next to the store): {datasets:?}",
+            datasets_dir.display()
+        ));
+    }
+    checked.finish();
 }
 
 #[test]
@@ -479,20 +517,23 @@ fn llama_stack_client_0_3_5_against_the_v1alpha_mirrors() {
     };
     let fx = fixture();
     let _one = exclusive();
-    let result = run_checks(
+    let datasets_dir = fx.dir.join("datasets");
+    let mut checked = run_checks(
         &venv,
         true,
         &fx.server,
         &fx.db,
-        &fx.dir.join("datasets"),
+        &datasets_dir,
         "v1alpha",
         None,
     );
-    assert_eq!(
-        result["client"],
-        python_venv::ALPHA_CLIENT_VERSION,
-        "{result}"
-    );
+    if checked.result["client"] != python_venv::ALPHA_CLIENT_VERSION {
+        checked.failures.push(format!(
+            "the script ran with another client: {}",
+            checked.result
+        ));
+    }
+    checked.finish();
 }
 
 #[test]
@@ -509,11 +550,12 @@ fn with_a_token_every_route_wants_it_and_api_key_is_it() {
             "--token",
             "secret",
             "--datasets-dir",
-            exports.to_str().expect("UTF-8 temp path"),
+            exports.to_str().expect("UTF-8 path"),
         ],
     );
+    let mut failures = Vec::new();
     for alpha in [false, true] {
-        run_checks(
+        let checked = run_checks(
             &venv,
             alpha,
             &server,
@@ -522,15 +564,24 @@ fn with_a_token_every_route_wants_it_and_api_key_is_it() {
             "token",
             Some("secret"),
         );
+        failures.extend(checked.failures);
     }
     let status = server.stop();
-    assert!(
-        status.success(),
-        "SIGTERM stops the server cleanly (exit 0), got {status}; stderr:\n{}",
-        server.stderr()
-    );
-    assert!(
-        server.stdout.lock().unwrap().try_iter().next().is_none(),
-        "the server printed only its ready line on stdout"
-    );
+    if !status.success() {
+        failures.push(format!(
+            "SIGTERM stops the server cleanly (exit 0), got {status}; stderr:\n{}",
+            server.stderr()
+        ));
+    }
+    let more: Vec<String> = server.stdout.lock().unwrap().try_iter().collect();
+    if !more.is_empty() {
+        failures.push(format!(
+            "the server printed more than its ready line: {more:?}"
+        ));
+    }
+    Checked {
+        result: Value::Null,
+        failures,
+    }
+    .finish();
 }
