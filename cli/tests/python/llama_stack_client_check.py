@@ -899,6 +899,17 @@ class Suite:
         c.check(resp.http_request.url.path == f"{self.prefix}/traces", "the client called the expected prefix",
                 got=str(resp.http_request.url), expected=f"{self.prefix}/traces")
         c.eq(resp.status_code, 200, "raw query_traces status")
+        r = self.raw.get("/v1/health")
+        c.eq(r.status_code, 200, "GET /v1/health", context=r.text)
+        r = self.raw.get("/openapi.json")
+        c.eq(r.status_code, 200, "GET /openapi.json", context=r.text[:300])
+        if r.status_code == 200:
+            paths = set(r.json().get("paths", {}))
+            for route in ("/traces", "/traces/{trace_id}", "/traces/{trace_id}/spans/{span_id}", "/spans/{span_id}/tree",
+                          "/spans", "/spans/export", "/events", "/metrics/{metric_name}"):
+                c.check(f"/v1/telemetry{route}" in paths, f"openapi.json describes /v1/telemetry{route}", got=sorted(paths))
+        r = self.raw.get("/metrics")
+        c.eq(r.status_code, 200, "GET /metrics (the server's own request metrics)", context=r.text[:300])
 
     # -- token mode
 
