@@ -13,6 +13,7 @@ use super::super::{StoreError, TraceStore};
 use super::rows::labels_of;
 use crate::metrics::prometheus_names::prometheus_names;
 use crate::model::time::{parse_sqlite_timestamp, sqlite_timestamp};
+use crate::model::vocab::Instrument;
 
 impl TraceStore {
     /// Metric points of `metric` between `start` and `end` (default: now), by label set.
@@ -23,8 +24,9 @@ impl TraceStore {
     /// `granularity` `Some(step)` is a range query: one point per step-long bucket from
     /// `start` (empty buckets omitted); `None` is an instant query: one point per series
     /// summing the whole interval. Values are sums of the recorded measurements (counter
-    /// increments, histogram observations) with their count. `label_matchers` are PromQL's
-    /// `=`, `!=`, `=~`, `!~`.
+    /// increments, histogram observations) with their count; a gauge's value
+    /// (`llama_stack_concurrent_requests`) is its last measurement in the bucket.
+    /// `label_matchers` are PromQL's `=`, `!=`, `=~`, `!~`.
     ///
     /// ```no_run
     /// use std::time::{Duration, SystemTime};
@@ -66,10 +68,12 @@ impl TraceStore {
         let start_text = sqlite_timestamp(start);
         let end_text = sqlite_timestamp(end);
         let mut series: BTreeMap<SeriesKey, BTreeMap<u64, (f64, u64)>> = BTreeMap::new();
-        for name in names {
+        for (name, instrument) in names {
+            let gauge = instrument == Instrument::Gauge.as_str();
             let rows: Vec<(String, f64, String, u64)> = self.collect(
                 "SELECT timestamp, value, attributes, count FROM metrics \
-                 WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp",
+                 WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 \
+                 ORDER BY timestamp, id",
                 vec![
                     SqlValue::Text(name.clone()),
                     SqlValue::Text(start_text.clone()),
@@ -97,7 +101,11 @@ impl TraceStore {
                     .or_default()
                     .entry(bucket)
                     .or_insert((0.0, 0));
-                point.0 += value;
+                if gauge {
+                    point.0 = value;
+                } else {
+                    point.0 += value;
+                }
                 point.1 += count;
             }
         }
@@ -121,8 +129,9 @@ impl TraceStore {
             .collect())
     }
 
-    /// The stored metric names `metric` designates (OTel or Prometheus spelling).
-    fn metric_names(&self, metric: &str) -> Result<Vec<String>, StoreError> {
+    /// The stored metric names `metric` designates (OTel or Prometheus spelling), with
+    /// their instrument.
+    fn metric_names(&self, metric: &str) -> Result<Vec<(String, String)>, StoreError> {
         let stored: Vec<(String, String, Option<String>)> = self.collect(
             "SELECT name, instrument, unit FROM metrics GROUP BY name",
             vec![],
@@ -136,7 +145,7 @@ impl TraceStore {
                         .iter()
                         .any(|p| p == metric)
             })
-            .map(|(name, _, _)| name)
+            .map(|(name, instrument, _)| (name, instrument))
             .collect())
     }
 }
