@@ -230,7 +230,8 @@ pub fn span_from_traceparent(traceparent: &str, tracestate: Option<&str>) -> Spa
     )
 }
 
-fn format_traceparent(trace_id: TraceId, span_id: SpanId) -> String {
+/// `00-{trace id}-{span id}-01`.
+pub(crate) fn format_traceparent(trace_id: TraceId, span_id: SpanId) -> String {
     // We record every span, so the sampled flag is always set.
     format!("00-{trace_id}-{span_id}-01")
 }

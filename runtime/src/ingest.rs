@@ -92,7 +92,7 @@ impl StoreIngest {
             .sqlite_db_path(path.as_ref())
             .service_name(service_name)
             .build();
-        let (sinks, _) = crate::sinks::start(&config)?;
+        let sinks = crate::sinks::start(&config)?.sinks;
         Ok(StoreIngest {
             pipeline: Pipeline::new(sinks),
             service_name: Arc::from(service_name),

@@ -22,17 +22,20 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     config.validate()?;
-    let (sinks, db_path) = crate::sinks::start(config)?;
-    let pipeline = Arc::new(Pipeline::new(sinks));
+    let started = crate::sinks::start(config)?;
+    let pipeline = Arc::new(Pipeline::new(started.sinks));
     let settings = LayerSettings {
         service_name: Arc::from(config.service_name()),
         capture_content: config.capture_content(),
+        metric_namespace: Arc::from(config.metric_namespace()),
     };
     let layer = TelemetryLayer::new(settings, pipeline.clone());
     let guard = TelemetryGuard {
         pipeline,
         _default: None,
-        db_path,
+        db_path: started.db_path,
+        #[cfg(feature = "prometheus")]
+        prometheus: started.prometheus,
     };
     Ok((layer, guard))
 }

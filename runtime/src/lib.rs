@@ -53,11 +53,13 @@ pub use llm_telemetry_macros::{instrument_agent_turn, instrument_inference, inst
 // The modules are layers that import downward only (`tests/layers.rs` checks it; the
 // README's architecture section draws them): L0 model, L1 config and event, L2 metrics,
 // L3 pipeline, L4 store, L5 sinks, L6 layer, L7 install, guard, context, instrument,
-// L8 this façade and `__private`.
+// http, L8 this façade and `__private`.
 mod config;
 pub mod context;
 mod event;
 mod guard;
+#[cfg(feature = "tower")]
+pub mod http;
 #[cfg(feature = "sqlite")]
 pub mod ingest;
 mod install;

@@ -127,13 +127,17 @@ impl TelemetryConfigBuilder {
             interval.as_millis().try_into().unwrap_or(u64::MAX);
         self
     }
-    /// The scrape address of the `prometheus` sink, as `TELEMETRY_PROMETHEUS_ADDR`.
+    /// The scrape address of the `prometheus` sink, as `TELEMETRY_PROMETHEUS_ADDR`; `"none"`
+    /// binds no listener (serve [`TelemetryGuard::prometheus_text`](crate::TelemetryGuard::prometheus_text)
+    /// on your own `/metrics` instead).
     ///
     /// ```
     /// use llm_telemetry::TelemetryConfig;
     ///
     /// let config = TelemetryConfig::builder().prometheus_addr("0.0.0.0:9464").build();
     /// assert_eq!(config.prometheus_addr(), "0.0.0.0:9464");
+    /// let own_endpoint = TelemetryConfig::builder().prometheus_addr("none").build();
+    /// assert!(!own_endpoint.prometheus_listens());
     /// ```
     pub fn prometheus_addr(mut self, addr: impl Into<String>) -> Self {
         self.config.prometheus_addr = addr.into();

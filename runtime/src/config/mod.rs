@@ -81,6 +81,11 @@ pub(crate) const DEFAULT_QUEUE_CAPACITY: usize = 131_072;
 
 /// Default scrape address of the `prometheus` sink.
 pub(crate) const DEFAULT_PROMETHEUS_ADDR: &str = "127.0.0.1:9464";
+
+/// The `TELEMETRY_PROMETHEUS_ADDR` value (any case) that gives the `prometheus` sink no
+/// listener of its own: the application serves the text of
+/// `TelemetryGuard::prometheus_text` on its own `/metrics`.
+pub(crate) const PROMETHEUS_NO_LISTENER: &str = "none";
 impl TelemetryConfig {
     /// The enabled sinks.
     pub fn sinks(&self) -> &[SinkKind] {
@@ -136,6 +141,27 @@ impl TelemetryConfig {
     /// ```
     pub fn prometheus_addr(&self) -> &str {
         &self.prometheus_addr
+    }
+    /// Whether the `prometheus` sink binds a scrape endpoint of its own: false when
+    /// `TELEMETRY_PROMETHEUS_ADDR` (or [`prometheus_addr`](TelemetryConfigBuilder::prometheus_addr))
+    /// is `none`, for an application that serves
+    /// [`TelemetryGuard::prometheus_text`](crate::TelemetryGuard::prometheus_text) itself.
+    ///
+    /// ```
+    /// use llm_telemetry::TelemetryConfig;
+    ///
+    /// assert!(TelemetryConfig::builder().build().prometheus_listens());
+    /// let config = TelemetryConfig::from_lookup(|var| {
+    ///     (var == "TELEMETRY_PROMETHEUS_ADDR").then(|| "none".to_owned())
+    /// })
+    /// .unwrap();
+    /// assert!(!config.prometheus_listens());
+    /// ```
+    pub fn prometheus_listens(&self) -> bool {
+        !self
+            .prometheus_addr
+            .trim()
+            .eq_ignore_ascii_case(PROMETHEUS_NO_LISTENER)
     }
 
     /// Check what can be checked without starting anything.

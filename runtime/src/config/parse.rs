@@ -10,7 +10,8 @@ const SINKS_ACCEPTED: &str =
      prometheus; or empty to disable telemetry";
 const BOOL_ACCEPTED: &str = "true, false, 1, 0, yes, no, on, off";
 
-const PROMETHEUS_ADDR_ACCEPTED: &str = "host:port, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464";
+const PROMETHEUS_ADDR_ACCEPTED: &str =
+    "host:port, e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464; or none (no listener)";
 
 /// Parse an age: a positive whole number followed by `s`, `m`, `h`, `d` or `w`
 /// (`30m`, `12h`, `7d`, `2w`). `None` for anything else.
@@ -113,9 +114,13 @@ pub(crate) fn parse_namespace(variable: &'static str, value: &str) -> Result<Str
     }
 }
 
-/// `host:port` with a numeric port; the host is resolved when the sink binds.
+/// `host:port` with a numeric port (the host is resolved when the sink binds), or
+/// [`PROMETHEUS_NO_LISTENER`](super::PROMETHEUS_NO_LISTENER).
 pub(crate) fn parse_host_port(variable: &'static str, value: &str) -> Result<String, ConfigError> {
     let v = value.trim();
+    if v.eq_ignore_ascii_case(super::PROMETHEUS_NO_LISTENER) {
+        return Ok(super::PROMETHEUS_NO_LISTENER.to_owned());
+    }
     let ok = v
         .rsplit_once(':')
         .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());

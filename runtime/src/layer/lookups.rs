@@ -1,12 +1,18 @@
 //! What code outside the layer asks of a span through the subscriber: whether the layer
-//! serving it captures content (instrumented code), and the W3C ids it gave it (`context`).
+//! serving it captures content (instrumented code), the W3C ids it gave it (`context`), and
+//! where metrics measured outside any span go ([`MetricsPort`], the HTTP middleware's).
 //! No global state: each answer comes from the subscriber that serves the span.
+
+use std::sync::Arc;
 
 use tracing_subscriber::registry::LookupSpan;
 
 use super::state::SpanState;
+use crate::metrics::instruments::RequestMetricNames;
 use crate::model::attr::{attr, AttrValue};
 use crate::model::ids::{SpanId, TraceId};
+use crate::model::metric::MetricRecord;
+use crate::pipeline::{Pipeline, Telemetry};
 
 /// Target of the carrier span that `context::extract` creates for a remote parent.
 pub const REMOTE_PARENT_TARGET: &str = "llm_telemetry::remote_parent";
@@ -50,4 +56,36 @@ pub fn span_context(span: &tracing::Span) -> Option<(TraceId, SpanId, Option<Str
         Some((ids.0, ids.1, tracestate.flatten()))
     })
     .flatten()
+}
+
+/// Found by downcasting the subscriber: the pipeline of the llm-telemetry layer, for metric
+/// points measured outside any span (the HTTP middleware's request metrics). They go
+/// straight to the sinks as one [`Telemetry::Metrics`] item: no `tracing` event to encode
+/// and decode, and, like every send, never blocking (a full queue drops and counts).
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+pub struct MetricsPort {
+    pub(super) pipeline: Arc<Pipeline>,
+    /// The request metric names in the layer's `TELEMETRY_METRIC_NAMESPACE`.
+    pub request_names: RequestMetricNames,
+}
+
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+impl MetricsPort {
+    /// Hand `points` to every metric sink.
+    pub fn send(&self, points: Vec<MetricRecord>) {
+        if !self.pipeline.is_empty() {
+            self.pipeline.send(Telemetry::Metrics(points.into()));
+        }
+    }
+}
+
+/// Run `f` with the [`MetricsPort`] of the llm-telemetry layer on the current default
+/// subscriber; `None` (and `f` not run) when there is no such layer.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+pub fn with_metrics_port<R>(f: impl FnOnce(&MetricsPort) -> R) -> Option<R> {
+    let mut f = Some(f);
+    tracing::dispatcher::get_default(|dispatch| {
+        let port = dispatch.downcast_ref::<MetricsPort>()?;
+        f.take().map(|f| f(port))
+    })
 }

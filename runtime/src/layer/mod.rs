@@ -27,10 +27,11 @@ use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::metrics::instruments::RequestMetricNames;
 use crate::pipeline::Pipeline;
 use collector::SpanCollector;
 use filter::TelemetryFilter;
-use lookups::ContentCapture;
+use lookups::{ContentCapture, MetricsPort};
 
 /// What the layer needs to know: the little of the configuration that shapes records.
 #[derive(Clone, Debug)]
@@ -39,6 +40,9 @@ pub struct LayerSettings {
     pub service_name: Arc<str>,
     /// Whether prompts, completions, tool arguments and results are recorded.
     pub capture_content: bool,
+    /// `TELEMETRY_METRIC_NAMESPACE`, for metrics measured outside the layer (the HTTP
+    /// middleware's) that reach the pipeline through [`lookups::MetricsPort`].
+    pub metric_namespace: Arc<str>,
 }
 
 /// The llm-telemetry `tracing` layer. Build it with `llm_telemetry::layer` to compose it
@@ -49,6 +53,7 @@ pub struct LayerSettings {
 pub struct TelemetryLayer<S> {
     inner: Filtered<SpanCollector, TelemetryFilter, S>,
     capture: ContentCapture,
+    metrics: MetricsPort,
 }
 
 impl<S> fmt::Debug for TelemetryLayer<S> {
@@ -67,6 +72,10 @@ where
     /// the pipeline has no sink).
     pub(crate) fn new(settings: LayerSettings, pipeline: Arc<Pipeline>) -> Self {
         let enabled = !pipeline.is_empty();
+        let metrics = MetricsPort {
+            pipeline: pipeline.clone(),
+            request_names: RequestMetricNames::new(&settings.metric_namespace),
+        };
         let collector = SpanCollector {
             enabled,
             pipeline,
@@ -76,12 +85,14 @@ where
         TelemetryLayer {
             inner: collector.with_filter(TelemetryFilter { enabled }),
             capture: ContentCapture(settings.capture_content),
+            metrics,
         }
     }
 }
 
 // Every method forwards to the filtered collector; only `downcast_raw` adds the
-// content-capture flag that instrumented code looks up.
+// content-capture flag that instrumented code looks up and the metrics port of the HTTP
+// middleware.
 impl<S> Layer<S> for TelemetryLayer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -142,6 +153,8 @@ where
             Some(self as *const Self as *const ())
         } else if id == TypeId::of::<ContentCapture>() {
             Some(&self.capture as *const ContentCapture as *const ())
+        } else if id == TypeId::of::<MetricsPort>() {
+            Some(&self.metrics as *const MetricsPort as *const ())
         } else {
             // SAFETY: forwarded unchanged to the wrapped layer, which upholds the contract.
             unsafe { self.inner.downcast_raw(id) }

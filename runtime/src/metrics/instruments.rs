@@ -5,6 +5,14 @@
 pub const TOKEN_UNIT: &str = "{token}";
 /// The unit of durations.
 pub const SECONDS_UNIT: &str = "s";
+/// The unit of request counts (UCUM annotation).
+pub const REQUEST_UNIT: &str = "{request}";
+
+/// Whether a counter in `unit` counts whole things (tokens, requests): sinks keep it as
+/// an integer.
+pub fn is_whole_count(unit: &str) -> bool {
+    unit == TOKEN_UNIT || unit == REQUEST_UNIT
+}
 
 /// `gen_ai.client.token.usage` bucket boundaries (semantic conventions): 1, 4, 16, ... 4^13.
 pub const TOKEN_USAGE_BUCKETS: [f64; 14] = [
@@ -15,6 +23,12 @@ pub const TOKEN_USAGE_BUCKETS: [f64; 14] = [
 /// `gen_ai.client.operation.duration` bucket boundaries in seconds (semantic conventions).
 pub const OPERATION_DURATION_BUCKETS: [f64; 14] = [
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/// `http.server.request.duration` bucket boundaries in seconds (HTTP semantic conventions),
+/// the buckets of `{ns}.request_duration`.
+pub const REQUEST_DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
 /// GenAI histogram of tokens per call.
@@ -31,11 +45,51 @@ pub fn llama_stack_counters(ns: &str) -> [String; 3] {
 /// The last segment of each llama-stack token counter's name.
 pub const LLAMA_STACK_COUNTERS: [&str; 3] = ["prompt_tokens", "completion_tokens", "tokens"];
 
+/// The names of the HTTP request metrics of namespace `ns` (the `tower` middleware's), as
+/// llama-stack's RequestMetricsMiddleware meant them. Stored under their OpenTelemetry
+/// names; Prometheus renders them as the names llama-stack used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestMetricNames {
+    /// `{ns}.requests`: a counter in `{request}`, labels `api`, `status`; Prometheus
+    /// `{ns}_requests_total`.
+    pub requests: String,
+    /// `{ns}.request_duration`: a histogram in `s`, labels `api`, `status`; Prometheus
+    /// `{ns}_request_duration_seconds` (`_bucket`, `_sum`, `_count`).
+    pub duration: String,
+    /// `{ns}.concurrent_requests`: a gauge in `{request}`, label `api`; Prometheus
+    /// `{ns}_concurrent_requests`.
+    pub concurrent: String,
+}
+
+impl RequestMetricNames {
+    /// The names in namespace `ns`.
+    pub fn new(ns: &str) -> Self {
+        RequestMetricNames {
+            requests: format!("{ns}.{REQUESTS}"),
+            duration: format!("{ns}.{REQUEST_DURATION}"),
+            concurrent: format!("{ns}.{CONCURRENT_REQUESTS}"),
+        }
+    }
+}
+
+/// The last segment of the request counter's name.
+const REQUESTS: &str = "requests";
+/// The last segment of the request duration histogram's name.
+const REQUEST_DURATION: &str = "request_duration";
+/// The last segment of the requests-in-flight gauge's name.
+const CONCURRENT_REQUESTS: &str = "concurrent_requests";
+
 /// The semantic-convention buckets of a histogram, when it has some.
 pub fn histogram_buckets(name: &str, unit: &str) -> Option<&'static [f64]> {
     match name {
         TOKEN_USAGE => Some(&TOKEN_USAGE_BUCKETS),
         OPERATION_DURATION => Some(&OPERATION_DURATION_BUCKETS),
+        _ if name
+            .rsplit_once('.')
+            .is_some_and(|(_, last)| last == REQUEST_DURATION) =>
+        {
+            Some(&REQUEST_DURATION_BUCKETS)
+        }
         _ if unit == "s" => Some(&OPERATION_DURATION_BUCKETS),
         _ => None,
     }
@@ -49,6 +103,9 @@ pub fn description(name: &str) -> String {
         "prompt_tokens" => "Prompt (input) tokens of inference calls",
         "completion_tokens" => "Completion (output) tokens of inference calls",
         "tokens" => "Total tokens (prompt + completion) of inference calls",
+        REQUESTS => "HTTP requests served, by API and status code",
+        REQUEST_DURATION => "Duration of HTTP requests, by API and status code",
+        CONCURRENT_REQUESTS => "HTTP requests in flight, by API",
         _ => "",
     };
     if what.is_empty() {

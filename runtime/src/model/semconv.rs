@@ -48,6 +48,12 @@ pub const OTEL_STATUS_CODE: &str = "otel.status_code";
 /// `otel.status_message`: the error's text.
 pub const OTEL_STATUS_MESSAGE: &str = "otel.status_message";
 
+/// `http.response.status_code` (HTTP semantic conventions), recorded when a request
+/// answers; the HTTP middleware declares its other attributes (`http.request.method`,
+/// `http.route`, `url.path`) in its span macro, where names must be literal.
+#[cfg_attr(not(feature = "tower"), allow(dead_code))]
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+
 /// An agent turn's inference count.
 pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";
 /// An agent turn's tool-call count.

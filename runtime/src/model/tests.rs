@@ -60,6 +60,7 @@ fn named_enums_parse_back_their_names_and_aliases() {
     }
     assert_eq!(SpanCategory::AgentTurn.as_str(), "agent_turn");
     assert_eq!(Instrument::Histogram.as_str(), "histogram");
+    assert_eq!(Instrument::Gauge.as_str(), "gauge");
     // Exact by default, ASCII case ignored on request; aliases parse, names print.
     assert_eq!(SpanStatus::from_name("OK"), None);
     assert_eq!(

@@ -124,5 +124,7 @@ named_enum! {
         Counter = "counter",
         /// Distribution with explicit buckets.
         Histogram = "histogram",
+        /// The last value measured (a level, such as the requests in flight).
+        Gauge = "gauge",
     }
 }

@@ -15,9 +15,9 @@ use crate::model::span::SpanRecord;
 pub enum Telemetry {
     /// A finished span.
     Span(Arc<SpanRecord>),
-    /// Metric measurements on their own (inferences send theirs with the span, as
-    /// [`Telemetry::Inference`]; the sinks' tests and future request metrics use this).
-    #[allow(dead_code)]
+    /// Metric measurements on their own: the HTTP middleware's request metrics
+    /// (inferences send theirs with the span, as [`Telemetry::Inference`]).
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     Metrics(Arc<[MetricRecord]>),
     /// A log outside any recorded span.
     Log(Arc<LogRecord>),

@@ -60,6 +60,14 @@ impl Pipeline {
         })
     }
 
+    /// Flush the one sink called `name` (false if there is none or it did not confirm).
+    pub fn flush_sink(&self, name: &str, timeout: Duration) -> bool {
+        self.sinks
+            .iter()
+            .find(|s| s.name() == name)
+            .is_some_and(|s| s.flush(timeout))
+    }
+
     pub fn shutdown(&self, timeout: Duration) {
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return;

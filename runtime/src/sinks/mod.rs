@@ -17,13 +17,27 @@ use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::InferenceMetrics;
 use crate::pipeline::{Accepts, BatchWriter, QueueOptions, SinkHandle};
 
+#[cfg(feature = "prometheus")]
+pub(crate) use prometheus::PrometheusText;
+
+/// The running sinks, and what the guard offers on top of them.
+pub(crate) struct Started {
+    /// One handle per enabled sink, in configuration order.
+    pub sinks: Vec<SinkHandle>,
+    /// The SQLite store, when the `sqlite` sink is enabled.
+    pub db_path: Option<PathBuf>,
+    /// The `prometheus` sink's registry, when it is enabled.
+    #[cfg(feature = "prometheus")]
+    pub prometheus: Option<PrometheusText>,
+}
+
 /// Start every sink the configuration enables. Fails before starting anything
 /// that cannot work (an unwritable store, an unavailable sink).
-pub(crate) fn start(
-    config: &TelemetryConfig,
-) -> Result<(Vec<SinkHandle>, Option<PathBuf>), ConfigError> {
+pub(crate) fn start(config: &TelemetryConfig) -> Result<Started, ConfigError> {
     #[allow(unused_mut)]
     let mut db_path = None;
+    #[cfg(feature = "prometheus")]
+    let mut prometheus_text = None;
     let queue = QueueOptions {
         capacity: config.queue_capacity,
         max_batch: 8192,
@@ -60,12 +74,11 @@ pub(crate) fn start(
                 otlp::metric::MetricWriter::new(config)?,
             ),
             #[cfg(feature = "prometheus")]
-            SinkKind::Prometheus => deferred(
-                name,
-                Accepts::METRICS,
-                queue,
-                prometheus::PrometheusWriter::new(config)?,
-            ),
+            SinkKind::Prometheus => {
+                let writer = prometheus::PrometheusWriter::new(config)?;
+                prometheus_text = Some(writer.text());
+                deferred(name, Accepts::METRICS, queue, writer)
+            }
             #[allow(unreachable_patterns)]
             missing => {
                 return Err(ConfigError::SinkUnavailable {
@@ -76,7 +89,12 @@ pub(crate) fn start(
             }
         });
     }
-    Ok((pending.into_iter().map(|start| start()).collect(), db_path))
+    Ok(Started {
+        sinks: pending.into_iter().map(|start| start()).collect(),
+        db_path,
+        #[cfg(feature = "prometheus")]
+        prometheus: prometheus_text,
+    })
 }
 
 /// The cargo feature of llm-telemetry that provides `sink`.

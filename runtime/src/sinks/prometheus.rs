@@ -6,7 +6,12 @@
 //! `llama_stack_tokens_total{model_id,provider_id}`; `gen_ai.client.token.usage` is the
 //! histogram `gen_ai_client_token_usage_bucket/_sum/_count`; a histogram in seconds gets
 //! `_seconds` (`gen_ai_client_operation_duration_seconds_bucket`). Attribute keys become
-//! label names with `.` replaced by `_`.
+//! label names with `.` replaced by `_`. A gauge (`{ns}.concurrent_requests`) keeps its
+//! last value.
+//!
+//! With `TELEMETRY_PROMETHEUS_ADDR=none` the sink binds no listener: an application that
+//! serves HTTP itself (`llm-trace serve`) answers its own `/metrics` with
+//! `TelemetryGuard::prometheus_text`, which encodes the same registry ([`PrometheusText`]).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -18,13 +23,14 @@ use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Metric, Registry, Unit};
 
 use crate::config::{ConfigError, TelemetryConfig};
 use crate::metrics::instruments::{
-    description, histogram_buckets, llama_stack_counters, OPERATION_DURATION, SECONDS_UNIT,
-    TOKEN_UNIT, TOKEN_USAGE,
+    description, histogram_buckets, is_whole_count, llama_stack_counters, OPERATION_DURATION,
+    SECONDS_UNIT, TOKEN_UNIT, TOKEN_USAGE,
 };
 use crate::metrics::prometheus_names::sanitize;
 use crate::metrics::InferenceMetrics;
@@ -53,6 +59,22 @@ enum Fam {
     U64Counter(Family<Labels, Counter<u64>>),
     F64Counter(Family<Labels, Counter<f64, AtomicU64>>),
     Histogram(Family<Labels, Histogram, Buckets>),
+    Gauge(Family<Labels, Gauge<f64, AtomicU64>>),
+}
+
+/// The registry the sink's worker updates, encoded on demand in the text exposition
+/// format: what `/metrics` serves, and what `TelemetryGuard::prometheus_text` returns.
+#[derive(Clone)]
+pub(crate) struct PrometheusText(Arc<Mutex<Registry>>);
+
+impl PrometheusText {
+    /// The exposition text, `None` if it cannot be encoded (a poisoned registry).
+    pub(crate) fn encode(&self) -> Option<String> {
+        let registry = self.0.lock().ok()?;
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).ok()?;
+        Some(text)
+    }
 }
 
 /// Updates the metric families on the sink's worker; a server thread encodes them.
@@ -64,15 +86,22 @@ pub(crate) struct PrometheusWriter {
 }
 
 impl PrometheusWriter {
-    /// Bind the scrape address now, so a taken or bad address fails `init()`.
+    /// Bind the scrape address now, so a taken or bad address fails `init()`; with the
+    /// address `none`, bind nothing (the registry is read through [`Self::text`]).
     pub(crate) fn new(config: &TelemetryConfig) -> Result<Self, ConfigError> {
         let addr = config.prometheus_addr();
-        let listener = TcpListener::bind(addr).map_err(|e| ConfigError::Invalid {
+        let bind_error = |e: std::io::Error| ConfigError::Invalid {
             variable: "TELEMETRY_PROMETHEUS_ADDR",
             value: addr.to_owned(),
             problem: format!("cannot serve /metrics there: {e}"),
-            expected: "a free host:port on this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464",
-        })?;
+            expected: "a free host:port on this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464, \
+                       or none",
+        };
+        let listener = if config.prometheus_listens() {
+            Some(TcpListener::bind(addr).map_err(bind_error)?)
+        } else {
+            None
+        };
         let registry = Arc::new(Mutex::new(Registry::default()));
         let mut writer = PrometheusWriter {
             registry: registry.clone(),
@@ -87,25 +116,24 @@ impl PrometheusWriter {
         }
         writer.family(TOKEN_USAGE, Instrument::Histogram, TOKEN_UNIT);
         writer.family(OPERATION_DURATION, Instrument::Histogram, SECONDS_UNIT);
-        writer.server =
-            Some(
-                Server::start(listener, registry).map_err(|e| ConfigError::Invalid {
-                    variable: "TELEMETRY_PROMETHEUS_ADDR",
-                    value: addr.to_owned(),
-                    problem: format!("cannot serve /metrics there: {e}"),
-                    expected:
-                        "a free host:port on this machine, e.g. 127.0.0.1:9464 or 0.0.0.0:9464",
-                })?,
-            );
+        if let Some(listener) = listener {
+            writer.server = Some(Server::start(listener, registry).map_err(bind_error)?);
+        }
         Ok(writer)
+    }
+
+    /// A handle on the registry this writer updates, to encode it from another thread.
+    pub(crate) fn text(&self) -> PrometheusText {
+        PrometheusText(self.registry.clone())
     }
 
     fn family(&mut self, name: &str, instrument: Instrument, unit: &str) -> &Fam {
         let registry = &self.registry;
         self.families.entry(name.to_owned()).or_insert_with(|| {
             let family = match instrument {
-                Instrument::Counter if unit == TOKEN_UNIT => Fam::U64Counter(Family::default()),
+                Instrument::Counter if is_whole_count(unit) => Fam::U64Counter(Family::default()),
                 Instrument::Counter => Fam::F64Counter(Family::default()),
+                Instrument::Gauge => Fam::Gauge(Family::default()),
                 Instrument::Histogram => Fam::Histogram(Family::new_with_constructor(Buckets(
                     histogram_buckets(name, unit).unwrap_or(&DEFAULT_BUCKETS),
                 ))),
@@ -122,6 +150,7 @@ impl PrometheusWriter {
                     Fam::U64Counter(f) => register(&mut r, prom_name, help, unit, f.clone()),
                     Fam::F64Counter(f) => register(&mut r, prom_name, help, unit, f.clone()),
                     Fam::Histogram(f) => register(&mut r, prom_name, help, unit, f.clone()),
+                    Fam::Gauge(f) => register(&mut r, prom_name, help, unit, f.clone()),
                 }
             }
             family
@@ -146,6 +175,9 @@ impl PrometheusWriter {
                 }
             }
             Fam::Histogram(f) => f.get_or_create(&labels).observe(point.value),
+            Fam::Gauge(f) => {
+                f.get_or_create(&labels).set(point.value);
+            }
         }
     }
 }
@@ -253,7 +285,7 @@ impl Server {
     }
 }
 
-fn serve(mut stream: TcpStream, registry: &Mutex<Registry>) -> std::io::Result<()> {
+fn serve(mut stream: TcpStream, registry: &Arc<Mutex<Registry>>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut request = Vec::with_capacity(1024);
@@ -287,12 +319,7 @@ fn serve(mut stream: TcpStream, registry: &Mutex<Registry>) -> std::io::Result<(
             "use GET\n".to_owned(),
         )
     } else {
-        let mut text = String::new();
-        let encoded = match registry.lock() {
-            Ok(r) => prometheus_client::encoding::text::encode(&mut text, &r).is_ok(),
-            Err(_) => false,
-        };
-        if encoded {
+        if let Some(text) = PrometheusText(registry.clone()).encode() {
             ("200 OK", CONTENT_TYPE, text)
         } else {
             (

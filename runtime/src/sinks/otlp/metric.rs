@@ -1,7 +1,8 @@
 //! The `otel_metric` sink: the metric points of every inference are recorded into the
 //! instruments of an SDK `MeterProvider` (llama-stack's `{ns}.prompt_tokens`,
 //! `{ns}.completion_tokens`, `{ns}.tokens` counters in `{token}`, and the GenAI
-//! histograms with their semantic-convention buckets), which a periodic reader exports
+//! histograms with their semantic-convention buckets; the HTTP middleware's request
+//! counter, histogram and requests-in-flight gauge), which a periodic reader exports
 //! over OTLP every `OTEL_METRIC_EXPORT_INTERVAL`. `flush()` forces an export; shutdown
 //! exports what is left.
 
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider as _};
+use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter, MeterProvider as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -19,7 +20,7 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
 use super::{build_exporter, resource, ExportHealth, ExportRuntime};
 use crate::config::otlp::{ExportTarget, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
-use crate::metrics::instruments::{description, histogram_buckets, TOKEN_UNIT};
+use crate::metrics::instruments::{description, histogram_buckets, is_whole_count};
 use crate::metrics::InferenceMetrics;
 use crate::model::metric::MetricRecord;
 use crate::model::vocab::Instrument;
@@ -42,6 +43,7 @@ enum Instr {
     U64Counter(Counter<u64>),
     F64Counter(Counter<f64>),
     Histogram(Histogram<f64>),
+    Gauge(Gauge<f64>),
 }
 
 impl MetricWriter {
@@ -98,6 +100,7 @@ impl MetricWriter {
             }
             Instr::F64Counter(c) => c.add(point.value, &attributes),
             Instr::Histogram(h) => h.record(point.value, &attributes),
+            Instr::Gauge(g) => g.record(point.value, &attributes),
         }
     }
 }
@@ -105,8 +108,8 @@ impl MetricWriter {
 fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
     let name = point.name.to_string();
     match point.instrument {
-        // Token counts are whole numbers: an integer counter exports them as such.
-        Instrument::Counter if point.unit == TOKEN_UNIT => Instr::U64Counter(
+        // Token and request counts are whole numbers: an integer counter exports them as such.
+        Instrument::Counter if is_whole_count(point.unit) => Instr::U64Counter(
             meter
                 .u64_counter(name)
                 .with_unit(point.unit)
@@ -131,6 +134,13 @@ fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
             };
             Instr::Histogram(builder.build())
         }
+        Instrument::Gauge => Instr::Gauge(
+            meter
+                .f64_gauge(name)
+                .with_unit(point.unit)
+                .with_description(description(&point.name))
+                .build(),
+        ),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The `metrics` rows of one batch: its points summed per series and wall-clock second
-//! ([`MetricSeriesAgg`], schema version 2), so that a burst of inferences costs a few rows
+//! ([`MetricSeriesAgg`], schema version 2; a gauge's row keeps its last value, not a sum,
+//! with the count of measurements), so that a burst of inferences costs a few rows
 //! rather than up to six each. An inference that shares the previous one's series adds to its
 //! rows without encoding its points again ([`LastInference`]).
 
@@ -132,7 +133,13 @@ impl MetricSeriesAgg {
         match self.index.get(key.as_slice()) {
             Some(&i) => {
                 let row = &mut self.rows[i];
-                row.sum += point.value;
+                match point.instrument {
+                    // A level: the row holds the last one (points arrive in the order they
+                    // were measured; the latest timestamp wins a tie of clocks).
+                    Instrument::Gauge if point.timestamp >= row.latest => row.sum = point.value,
+                    Instrument::Gauge => {}
+                    _ => row.sum += point.value,
+                }
                 row.count += 1;
                 row.latest = row.latest.max(point.timestamp);
                 Ok(i)

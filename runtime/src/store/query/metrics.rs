@@ -13,6 +13,7 @@ use super::super::{StoreError, TraceStore};
 use super::rows::labels_of;
 use crate::metrics::prometheus_names::prometheus_names;
 use crate::model::time::{parse_sqlite_timestamp, sqlite_timestamp};
+use crate::model::vocab::Instrument;
 
 impl TraceStore {
     /// Metric points of `metric` between `start` and `end` (default: now), by label set.
@@ -27,8 +28,9 @@ impl TraceStore {
     /// buckets aligned on the clock in UTC (a `1h` bucket starts at the hour, `1d` at
     /// midnight; empty buckets omitted); `None` is an instant query: one point per series
     /// summing the whole interval. Values are sums of the recorded measurements (counter
-    /// increments, histogram observations) with their count. `label_matchers` are PromQL's
-    /// `=`, `!=`, `=~`, `!~`.
+    /// increments, histogram observations) with their count; a gauge's value
+    /// (`llama_stack_concurrent_requests`) is its last measurement in the bucket.
+    /// `label_matchers` are PromQL's `=`, `!=`, `=~`, `!~`.
     ///
     /// ```no_run
     /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -109,10 +111,11 @@ impl TraceStore {
         let start_text = sqlite_timestamp(start);
         let end_text = sqlite_timestamp(end);
         let mut rows: Vec<MetricRow> = Vec::new();
-        for name in self.metric_names(metric)? {
+        for (name, instrument) in self.metric_names(metric)? {
+            let gauge = instrument == Instrument::Gauge.as_str();
             rows.extend(self.collect(
                 "SELECT timestamp, value, attributes, count, unit FROM metrics \
-                 WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp",
+                 WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp, id",
                 vec![
                     SqlValue::Text(name.clone()),
                     SqlValue::Text(start_text.clone()),
@@ -126,6 +129,7 @@ impl TraceStore {
                         attributes: r.get(2)?,
                         count: r.get(3)?,
                         unit: r.get(4)?,
+                        gauge,
                     })
                 },
             )?);
@@ -157,6 +161,7 @@ impl TraceStore {
                     attributes: r.get(2)?,
                     count: 1,
                     unit: r.get(3)?,
+                    gauge: false,
                 })
             },
         )?);
@@ -192,7 +197,11 @@ impl TraceStore {
                 *unit = row.unit;
             }
             let point = buckets.entry(bucket).or_insert((0.0, 0));
-            point.0 += row.value;
+            if row.gauge {
+                point.0 = row.value;
+            } else {
+                point.0 += row.value;
+            }
             point.1 += row.count;
         }
         Ok(series
@@ -213,8 +222,9 @@ impl TraceStore {
             .collect())
     }
 
-    /// The stored metric names `metric` designates (OTel or Prometheus spelling).
-    fn metric_names(&self, metric: &str) -> Result<Vec<String>, StoreError> {
+    /// The stored metric names `metric` designates (OTel or Prometheus spelling), with
+    /// their instrument.
+    fn metric_names(&self, metric: &str) -> Result<Vec<(String, String)>, StoreError> {
         let stored: Vec<(String, String, Option<String>)> = self.collect(
             "SELECT name, instrument, unit FROM metrics GROUP BY name",
             vec![],
@@ -228,7 +238,7 @@ impl TraceStore {
                         .iter()
                         .any(|p| p == metric)
             })
-            .map(|(name, _, _)| name)
+            .map(|(name, instrument, _)| (name, instrument))
             .collect())
     }
 }
@@ -262,4 +272,6 @@ struct MetricRow {
     attributes: String,
     count: u64,
     unit: Option<String>,
+    /// A gauge: a later measurement replaces the value instead of adding to it.
+    gauge: bool,
 }
