@@ -816,3 +816,57 @@ fn write_inferences(db: &Path) {
     }
     drop(guard);
 }
+
+#[test]
+fn metrics_count_the_servers_own_requests() {
+    let fx = Fixture::new();
+    let s = Server::start(&fx.path, &[]);
+    for _ in 0..7 {
+        assert_eq!(post(&s, "/v1/telemetry/traces", json!({})).0, 200);
+    }
+    for _ in 0..2 {
+        assert_eq!(get(&s, "/v1/telemetry/traces/nope").0, 400);
+    }
+    assert_eq!(get(&s, "/openapi.json").0, 200); // not measured
+    let text = client()
+        .get(s.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let value = |series: &str| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    assert_eq!(
+        value("llama_stack_requests_total{api=\"telemetry\",status=\"200\"}"),
+        Some(7.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("llama_stack_requests_total{api=\"telemetry\",status=\"400\"}"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        value("llama_stack_request_duration_seconds_count{api=\"telemetry\",status=\"200\"}"),
+        Some(7.0)
+    );
+    assert_eq!(
+        value("llama_stack_concurrent_requests{api=\"telemetry\"}"),
+        Some(0.0)
+    );
+    assert!(!text.contains("openapi"), "{text}");
+    // The server traces nothing into the store it serves.
+    let conn = rusqlite::Connection::open(&fx.path).unwrap();
+    let spans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM spans WHERE name LIKE '%/v1/%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(spans, 0);
+}

@@ -15,7 +15,10 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::extract::MatchedPath;
 use axum::Router;
+use llm_telemetry::http::RequestTelemetryLayer;
+use llm_telemetry::{SinkKind, TelemetryConfig};
 
 use crate::args::ServeArgs;
 use crate::error::Error;
@@ -49,6 +52,16 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
             .unwrap_or_else(|| Path::new("."))
             .join("datasets")
     });
+    // The server measures itself (request metrics for `/metrics`) but traces nothing: its
+    // own queries do not go into the store it serves.
+    let telemetry = TelemetryConfig::builder()
+        .sinks([SinkKind::Prometheus])
+        .prometheus_addr("none")
+        .service_name("llm-trace-serve")
+        .build()
+        .init()
+        .map_err(|e| Error::Serve(format!("cannot start the request metrics: {e}")))?;
+    let telemetry = Some(Arc::new(telemetry));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("llm-trace-serve")
@@ -59,7 +72,7 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
             .map_err(|e| Error::Serve(format!("cannot listen on {addr}: {e}")))?;
         let bound = listener.local_addr()?;
         let access = Arc::new(Access::new(bound, token, &args.allow_hosts));
-        let state = AppState::new(db.to_path_buf(), datasets_dir);
+        let state = AppState::new(db.to_path_buf(), datasets_dir, telemetry);
         let app = app(state, access);
         writeln!(
             ui.out,
@@ -74,11 +87,22 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
     })
 }
 
-/// The whole application: the API behind the access check.
+/// The whole application: the API behind the access check, every request measured (those
+/// refused included).
 pub fn app(state: AppState, access: Arc<Access>) -> Router {
     api::routes()
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(access, access::check))
+        .layer(
+            RequestTelemetryLayer::new()
+                .without_spans()
+                .route_from(|parts| {
+                    parts
+                        .extensions
+                        .get::<MatchedPath>()
+                        .map(MatchedPath::as_str)
+                }),
+        )
 }
 
 fn resolve(addr: &str) -> Result<SocketAddr, Error> {

@@ -1,5 +1,5 @@
 //! [`AppState`]: what every handler shares — the store's readers, its writer for
-//! `log_event`, and the datasets directory — and [`AppState::read`], which runs a query on
+//! `log_event`, the datasets directory and the server's own telemetry — and [`AppState::read`], which runs a query on
 //! a blocking thread with a pooled read handle.
 //!
 //! A [`TraceStore`] holds a SQLite connection, which is not `Sync`: handles are pooled
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use llm_telemetry::ingest::StoreIngest;
 use llm_telemetry::store::{StoreError, TraceStore};
+use llm_telemetry::TelemetryGuard;
 
 use super::api::error::ApiError;
 
@@ -29,17 +30,24 @@ struct Inner {
     datasets_dir: PathBuf,
     idle: Mutex<Vec<TraceStore>>,
     ingest: OnceLock<Result<StoreIngest, String>>,
+    telemetry: Option<Arc<TelemetryGuard>>,
 }
 
 impl AppState {
-    /// State over the store at `db`, writing data sets into `datasets_dir`.
-    pub fn new(db: PathBuf, datasets_dir: PathBuf) -> AppState {
+    /// State over the store at `db`, writing data sets into `datasets_dir`; `telemetry`
+    /// is the server's own (its request metrics), if it measures itself.
+    pub fn new(
+        db: PathBuf,
+        datasets_dir: PathBuf,
+        telemetry: Option<Arc<TelemetryGuard>>,
+    ) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 db,
                 datasets_dir,
                 idle: Mutex::new(Vec::new()),
                 ingest: OnceLock::new(),
+                telemetry,
             }),
         }
     }
@@ -47,6 +55,11 @@ impl AppState {
     /// Where `save_spans_to_dataset` writes.
     pub fn datasets_dir(&self) -> &Path {
         &self.inner.datasets_dir
+    }
+
+    /// The server's own telemetry (request metrics), if it measures itself.
+    pub fn telemetry(&self) -> Option<&Arc<TelemetryGuard>> {
+        self.inner.telemetry.as_ref()
     }
 
     /// Run `query` on a read handle, on a blocking thread. With no store yet, `query`

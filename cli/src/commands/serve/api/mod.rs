@@ -1,6 +1,6 @@
 //! llama-stack's telemetry API: the eight routes of 0.2.x ([`telemetry_routes`], served
 //! under `/v1/telemetry` and, for the 0.3.x clients, `/v1alpha/telemetry`), `/v1/health`,
-//! and the OpenAPI description generated from the handlers ([`ApiDoc`]).
+//! `/metrics` (the server's own request metrics) and the OpenAPI description generated from the handlers ([`ApiDoc`]).
 //!
 //! Ids are matched as llama-stack's `{id:path}` parameters were: they may hold `/` (and
 //! arrive percent-decoded), so the id routes take the rest of the path and split it.
@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .nest("/v1alpha/telemetry", telemetry_routes())
         .route("/v1/health", get(health))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(server_metrics))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
@@ -50,6 +51,33 @@ pub fn routes() -> Router<AppState> {
     responses((status = 200, body = wire::Health)))]
 async fn health() -> Json<wire::Health> {
     Json(wire::Health { status: "OK" })
+}
+
+/// The server's own request metrics, in the Prometheus text format:
+/// `llama_stack_requests_total{api,status}`, `llama_stack_request_duration_seconds{api,status}`
+/// and `llama_stack_concurrent_requests{api}`.
+#[utoipa::path(get, path = "/metrics", tag = "server", operation_id = "metrics",
+    responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
+async fn server_metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let Some(telemetry) = state.telemetry().cloned() else {
+        return Err(ApiError::NoRoute);
+    };
+    // Waits (briefly) for the metrics sink to take in what was recorded.
+    let text = tokio::task::spawn_blocking(move || telemetry.prometheus_text())
+        .await
+        .map_err(|e| ApiError::Store(e.to_string()))?
+        .unwrap_or_default();
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// This description.
@@ -75,6 +103,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         events::log_event,
         metrics::query_metrics,
         health,
+        server_metrics,
     ),
     tags((name = "telemetry", description = "llama-stack's telemetry API"), (name = "server"))
 )]
