@@ -12,6 +12,9 @@
 //! * `a_bare` — the router without the layer;
 //! * `b_layer_no_telemetry` — with `RequestTelemetryLayer` (route templates from axum's
 //!   `MatchedPath`), no subscriber at all: the pass-through;
+//! * `c0_layer_metrics_no_sinks` — `RequestTelemetryLayer::new().without_spans()` under
+//!   llm-telemetry with no sink: the points are made, then not sent (what the request's
+//!   own thread pays, without the sinks' workers competing for the cores);
 //! * `c_layer_metrics_only` — `RequestTelemetryLayer::new().without_spans()` under
 //!   llm-telemetry with the `sqlite` and `prometheus` sinks (no listener);
 //! * `d_layer_spans_and_metrics` — the full layer (metrics, server span, response
@@ -137,6 +140,7 @@ fn main() {
     let cases = [
         ("a_bare", "a_bare"),
         ("b_layer_no_telemetry", "a_bare"),
+        ("c0_layer_metrics_no_sinks", "a_bare"),
         ("c_layer_metrics_only", "a_bare"),
         ("d_layer_spans_and_metrics", "a_bare"),
         ("e_loopback_bare", "e_loopback_bare"),
@@ -146,6 +150,19 @@ fn main() {
     in_process(&mut g, "a_bare", router(None), &rt);
     let layer = RequestTelemetryLayer::new();
     in_process(&mut g, "b_layer_no_telemetry", router(Some(layer)), &rt);
+    let no_sinks = TelemetryConfig::builder()
+        .sinks([])
+        .build()
+        .init_local()
+        .unwrap();
+    let metrics_only = RequestTelemetryLayer::new().without_spans();
+    in_process(
+        &mut g,
+        "c0_layer_metrics_no_sinks",
+        router(Some(metrics_only)),
+        &rt,
+    );
+    drop(no_sinks);
     let dir = tempfile::tempdir().unwrap();
     let guard = telemetry(&dir);
     let metrics_only = RequestTelemetryLayer::new().without_spans();
