@@ -40,6 +40,29 @@ pub enum Command {
     Prune(PruneArgs),
     /// Spans with their attributes, one JSON object per line (evaluation data sets).
     Export(ExportArgs),
+    /// Serve the store over llama-stack's telemetry HTTP API (for llama-stack-client).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8321", value_name = "HOST:PORT")]
+    pub addr: String,
+    /// Require `Authorization: Bearer TOKEN` on every route [env: LLM_TRACE_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Serve a non-loopback address without a token (anyone who reaches it reads the traces).
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
+    /// Also accept requests whose Host header names HOST (a name this server is reached by
+    /// through DNS or a proxy); localhost and the listening address are always accepted.
+    /// Repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store].
+    #[arg(long, value_name = "DIR")]
+    pub datasets_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -11,6 +11,9 @@ pub enum Error {
     /// The store's message as it is: it names the path, the id or the filter.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `llm-trace serve` cannot start: the message says why and what to do.
+    #[error("{0}")]
+    Serve(String),
     /// Writing stdout failed.
     #[error(transparent)]
     Io(#[from] io::Error),

@@ -60,6 +60,8 @@ mod event;
 mod guard;
 #[cfg(feature = "tower")]
 pub mod http;
+#[cfg(feature = "sqlite")]
+pub mod ingest;
 mod install;
 mod instrument;
 mod layer;

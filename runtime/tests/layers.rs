@@ -66,6 +66,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("context", 7),
     ("instrument", 7),
     ("http", 7),
+    ("ingest", 7),
     ("layer", 6),
     ("sinks", 5),
     ("store", 4),

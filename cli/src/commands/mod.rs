@@ -6,6 +6,7 @@ mod export;
 mod list;
 mod prune;
 mod search;
+mod serve;
 mod show;
 mod stats;
 
@@ -28,5 +29,6 @@ pub fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
         Command::Stats(args) => stats::run(&open()?, &db, args, ui),
         Command::Prune(args) => prune::run(&db, args, ui),
         Command::Export(args) => export::run(&open()?, args, ui),
+        Command::Serve(args) => serve::run(&db, args, ui),
     }
 }

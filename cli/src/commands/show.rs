@@ -61,6 +61,9 @@ struct Tree<'a> {
     attributes: bool,
 }
 
+/// The MetricEvents the store derives from every inference span.
+const TOKEN_EVENTS: [&str; 3] = ["prompt_tokens", "completion_tokens", "total_tokens"];
+
 impl<'a> Tree<'a> {
     fn new(spans: &'a [Span], events: &'a [SpanEvent], attributes: bool) -> Self {
         let index: HashMap<&str, usize> = spans
@@ -78,10 +81,23 @@ impl<'a> Tree<'a> {
         }
         let mut logs: HashMap<&str, Vec<&SpanEvent>> = HashMap::new();
         for e in events {
-            if e.event_type == "unstructured_log" {
-                if let Some(s) = e.span_id.as_deref() {
-                    logs.entry(s).or_default().push(e);
+            let Some(span) = e.span_id.as_deref() else {
+                continue;
+            };
+            let shown = match e.event_type.as_str() {
+                "unstructured_log" => true,
+                // Not the token events the store derives from each inference (its
+                // tokens are on the span's line already).
+                "metric" => {
+                    !(TOKEN_EVENTS.contains(&e.metric.as_deref().unwrap_or(""))
+                        && index
+                            .get(span)
+                            .is_some_and(|&i| spans[i].category.as_deref() == Some("inference")))
                 }
+                _ => false,
+            };
+            if shown {
+                logs.entry(span).or_default().push(e);
             }
         }
         Tree {
@@ -162,9 +178,19 @@ impl<'a> Tree<'a> {
             }
         }
         for e in self.logs.get(s.span_id.as_str()).into_iter().flatten() {
-            let severity = e.severity.as_deref().unwrap_or("log");
-            let message = one_line(e.message.as_deref().unwrap_or(""));
-            ui.line(&format!("{detail}[{severity}] {message}"), Style::Plain)?;
+            let line = if e.event_type == "metric" {
+                format!(
+                    "{detail}[metric] {} = {} {}",
+                    one_line(e.metric.as_deref().unwrap_or("")),
+                    e.value.unwrap_or(f64::NAN),
+                    one_line(e.unit.as_deref().unwrap_or(""))
+                )
+            } else {
+                let severity = e.severity.as_deref().unwrap_or("log");
+                let message = one_line(e.message.as_deref().unwrap_or(""));
+                format!("{detail}[{severity}] {message}")
+            };
+            ui.line(line.trim_end(), Style::Plain)?;
         }
         self.write_level(ui, kids, &inner, seen)
     }

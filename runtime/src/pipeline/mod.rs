@@ -42,6 +42,16 @@ impl Pipeline {
         }
     }
 
+    /// Hand `item` to every sink or to none: false (nothing taken, nothing counted as
+    /// dropped) when a sink's queue is full. For senders that can refuse and be retried
+    /// (`StoreIngest`), not for the application's own spans.
+    pub fn try_send(&self, item: &Telemetry) -> bool {
+        if self.sinks.iter().any(SinkHandle::is_full) {
+            return false;
+        }
+        self.sinks.iter().all(|sink| sink.try_offer(item))
+    }
+
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         self.sinks.iter().fold(true, |ok, s| {

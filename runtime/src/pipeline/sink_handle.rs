@@ -108,6 +108,24 @@ impl SinkHandle {
         sent
     }
 
+    /// Whether the queue is full now.
+    pub fn is_full(&self) -> bool {
+        self.tx.is_full()
+    }
+
+    /// Offer an item the sender can send again: never blocks; false when the queue is
+    /// full or closed, and then the item is neither counted nor warned about.
+    pub fn try_offer(&self, item: &Telemetry) -> bool {
+        if !self.accepts.item(item) {
+            return true;
+        }
+        let sent = self.open.load(Ordering::Acquire) && self.try_send(item).is_ok();
+        if sent {
+            self.counters.emitted.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
     fn try_send(&self, item: &Telemetry) -> Result<(), TrySendError<()>> {
         if self.tx.is_full() && !self.counters.worker_gone.load(Ordering::Acquire) {
             return Err(TrySendError::Full(()));

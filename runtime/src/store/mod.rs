@@ -30,12 +30,20 @@ pub(crate) mod schema;
 mod types;
 
 pub use crate::config::parse::{parse_age, AGE_FORMS};
+/// Read a timestamp as the store writes it (`2026-12-02 04:00:10.228143`, UTC; `T` accepted).
+///
+/// ```
+/// let t = llm_telemetry::store::parse_timestamp("1970-01-01 00:00:01.5").unwrap();
+/// assert_eq!(t, std::time::UNIX_EPOCH + std::time::Duration::from_millis(1500));
+/// ```
+pub use crate::model::time::parse_sqlite_timestamp as parse_timestamp;
 pub use filter::{AttributeFilter, FilterOp, COLUMN_KEYS};
 pub use label_matcher::{LabelMatcher, MatchOp};
 pub use retention::{prune, prune_before, PruneReport};
 pub use types::{
     ExportRow, LatencyStats, MetricPoint, MetricSeries, SearchHit, Span, SpanEvent,
-    SpanWithChildren, StoreStats, TokenStats, Trace, TraceOrder, TraceQuery, TraceStatusFilter,
+    SpanWithChildren, StoreStats, TokenStats, Trace, TraceColumn, TraceOrder, TraceQuery,
+    TraceStatusFilter,
 };
 
 use std::fmt;

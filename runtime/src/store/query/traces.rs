@@ -97,7 +97,12 @@ impl TraceStore {
         // Select the page of ids first (a subquery with LIMIT is never flattened), then the
         // figures of just those traces: the planner cannot trade the index walk for
         // another plan, whatever the limit.
-        let order = q.order.sql();
+        let mut keys: Vec<String> = std::iter::once(q.order)
+            .chain(q.then_by.iter().copied())
+            .map(TraceOrder::key_sql)
+            .collect();
+        keys.push("t.trace_id".into());
+        let order = keys.join(", ");
         let sql = format!(
             "SELECT {TRACE_COLS} FROM \
                (SELECT t.trace_id FROM traces t WHERE {conds} ORDER BY {order} \

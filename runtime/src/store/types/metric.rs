@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MetricPoint {
-    /// Start of the bucket (range query) or of the queried interval (instant query), UTC.
+    /// Start of the bucket (range query), of the queried interval (instant query), or the
+    /// measurement's own time (`query_metric_points`), UTC.
     pub timestamp: String,
     /// Sum of the values recorded in the bucket.
     pub value: f64,
@@ -31,10 +32,13 @@ pub struct MetricPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MetricSeries {
-    /// The stored (OpenTelemetry) name, e.g. `llama_stack.tokens`.
+    /// The stored (OpenTelemetry) name, e.g. `llama_stack.tokens`, or a MetricEvent's
+    /// name (`prompt_tokens`).
     pub metric: String,
     /// The labels (metric attributes), rendered as text.
     pub labels: BTreeMap<String, String>,
+    /// The unit recorded with the points (`{token}`, `s`, a MetricEvent's `tokens`), if any.
+    pub unit: Option<String>,
     /// The points, in time order.
     pub values: Vec<MetricPoint>,
 }

@@ -11,4 +11,4 @@ mod trace;
 pub use metric::{MetricPoint, MetricSeries};
 pub use span::{ExportRow, SearchHit, Span, SpanEvent, SpanWithChildren};
 pub use stats::{LatencyStats, StoreStats, TokenStats};
-pub use trace::{Trace, TraceOrder, TraceQuery, TraceStatusFilter};
+pub use trace::{Trace, TraceColumn, TraceOrder, TraceQuery, TraceStatusFilter};

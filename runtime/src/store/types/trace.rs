@@ -65,13 +65,19 @@ impl Trace {
 }
 
 /// How [`TraceStore::query_traces`](super::super::TraceStore::query_traces) orders its result.
-/// Parses llama-stack's strings: `start_time` (oldest first), `-start_time` (newest
-/// first), `duration`, `-duration`.
+/// Parses llama-stack's `order_by` strings: a trace column, with a leading `-` for
+/// descending (`start_time` is oldest first, `-start_time` newest first); the columns are
+/// [`TraceColumn::NAMES`].
 ///
 /// ```
-/// use llm_telemetry::store::TraceOrder;
+/// use llm_telemetry::store::{TraceColumn, TraceOrder};
 /// assert_eq!("-start_time".parse::<TraceOrder>().unwrap(), TraceOrder::Newest);
-/// assert!("size".parse::<TraceOrder>().unwrap_err().to_string().contains("size"));
+/// assert_eq!(
+///     "-service_name".parse::<TraceOrder>().unwrap(),
+///     TraceOrder::By { column: TraceColumn::ServiceName, descending: true }
+/// );
+/// let err = "size".parse::<TraceOrder>().unwrap_err().to_string();
+/// assert!(err.contains("size") && err.contains("root_span_id"));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TraceOrder {
@@ -84,20 +90,84 @@ pub enum TraceOrder {
     Longest,
     /// Shortest first.
     Shortest,
+    /// By another column of the trace.
+    By {
+        /// The column.
+        column: TraceColumn,
+        /// Largest first.
+        descending: bool,
+    },
+}
+
+/// A column of a trace that [`TraceOrder`] can sort by.
+///
+/// ```
+/// use llm_telemetry::store::TraceColumn;
+/// assert_eq!(TraceColumn::NAMES[0], "trace_id");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceColumn {
+    /// `trace_id`.
+    TraceId,
+    /// `service_name`.
+    ServiceName,
+    /// `root_span_id`.
+    RootSpanId,
+    /// `start_time`.
+    StartTime,
+    /// `end_time`.
+    EndTime,
+    /// `duration` (end minus start).
+    Duration,
+}
+
+impl TraceColumn {
+    /// The names `order_by` accepts, in this enum's order.
+    pub const NAMES: [&'static str; 6] = [
+        "trace_id",
+        "service_name",
+        "root_span_id",
+        "start_time",
+        "end_time",
+        "duration",
+    ];
+    const ALL: [TraceColumn; 6] = [
+        TraceColumn::TraceId,
+        TraceColumn::ServiceName,
+        TraceColumn::RootSpanId,
+        TraceColumn::StartTime,
+        TraceColumn::EndTime,
+        TraceColumn::Duration,
+    ];
+
+    fn sql(self) -> &'static str {
+        match self {
+            TraceColumn::TraceId => "t.trace_id",
+            TraceColumn::ServiceName => "t.service_name",
+            TraceColumn::RootSpanId => "t.root_span_id",
+            TraceColumn::StartTime => "t.timestamp",
+            TraceColumn::EndTime => "t.end_time",
+            TraceColumn::Duration => "julianday(t.end_time) - julianday(t.start_time)",
+        }
+    }
 }
 
 impl TraceOrder {
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            TraceOrder::Newest => "t.timestamp DESC, t.trace_id",
-            TraceOrder::Oldest => "t.timestamp ASC, t.trace_id",
-            TraceOrder::Longest => {
-                "julianday(t.end_time) - julianday(t.start_time) DESC, t.trace_id"
-            }
-            TraceOrder::Shortest => {
-                "julianday(t.end_time) - julianday(t.start_time) ASC, t.trace_id"
-            }
-        }
+    /// The ORDER BY key (without the `trace_id` tie-breaker).
+    pub(crate) fn key_sql(self) -> String {
+        let (column, descending) = match self {
+            TraceOrder::Newest => (TraceColumn::StartTime, true),
+            TraceOrder::Oldest => (TraceColumn::StartTime, false),
+            TraceOrder::Longest => (TraceColumn::Duration, true),
+            TraceOrder::Shortest => (TraceColumn::Duration, false),
+            TraceOrder::By { column, descending } => (column, descending),
+        };
+        format!(
+            "{} {}",
+            column.sql(),
+            if descending { "DESC" } else { "ASC" }
+        )
     }
 }
 
@@ -106,13 +176,25 @@ impl FromStr for TraceOrder {
 
     fn from_str(s: &str) -> Result<Self, StoreError> {
         match s {
-            "-start_time" | "-timestamp" | "newest" => Ok(TraceOrder::Newest),
-            "start_time" | "timestamp" | "oldest" => Ok(TraceOrder::Oldest),
-            "-duration" | "longest" => Ok(TraceOrder::Longest),
-            "duration" | "shortest" => Ok(TraceOrder::Shortest),
-            other => Err(StoreError::InvalidFilter {
+            "-start_time" | "-timestamp" | "newest" => return Ok(TraceOrder::Newest),
+            "start_time" | "timestamp" | "oldest" => return Ok(TraceOrder::Oldest),
+            "-duration" | "longest" => return Ok(TraceOrder::Longest),
+            "duration" | "shortest" => return Ok(TraceOrder::Shortest),
+            _ => {}
+        }
+        let (name, descending) = match s.strip_prefix('-') {
+            Some(rest) => (rest, true),
+            None => (s, false),
+        };
+        match TraceColumn::NAMES.iter().position(|n| *n == name) {
+            Some(i) => Ok(TraceOrder::By {
+                column: TraceColumn::ALL[i],
+                descending,
+            }),
+            None => Err(StoreError::InvalidFilter {
                 reason: format!(
-                    "unknown order {other:?}: expected start_time, -start_time, duration or -duration"
+                    "unknown order {s:?}: expected a trace column ({}), with a leading - for descending",
+                    TraceColumn::NAMES.join(", ")
                 ),
             }),
         }
@@ -155,6 +237,8 @@ pub struct TraceQuery {
     pub offset: usize,
     /// The order.
     pub order: TraceOrder,
+    /// Further sort keys, for traces equal under `order`.
+    pub then_by: Vec<TraceOrder>,
 }
 
 impl Default for TraceQuery {
@@ -168,6 +252,7 @@ impl Default for TraceQuery {
             limit: 100,
             offset: 0,
             order: TraceOrder::Newest,
+            then_by: Vec::new(),
         }
     }
 }

@@ -1,0 +1,118 @@
+//! [`AppState`]: what every handler shares — the store's readers, its writer for
+//! `log_event`, the datasets directory and the server's own telemetry — and [`AppState::read`], which runs a query on
+//! a blocking thread with a pooled read handle.
+//!
+//! A [`TraceStore`] holds a SQLite connection, which is not `Sync`: handles are pooled
+//! (opened on demand, at most [`MAX_IDLE`] kept) and each query has one to itself, so
+//! queries run in parallel on the blocking pool without a global lock. A store that does
+//! not exist yet reads as empty, and is looked for again on the next request.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use llm_telemetry::ingest::StoreIngest;
+use llm_telemetry::store::{StoreError, TraceStore};
+use llm_telemetry::TelemetryGuard;
+
+use super::api::error::ApiError;
+
+/// Read handles kept open between requests.
+const MAX_IDLE: usize = 8;
+
+/// The server's shared state.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: PathBuf,
+    datasets_dir: PathBuf,
+    idle: Mutex<Vec<TraceStore>>,
+    ingest: OnceLock<Result<StoreIngest, String>>,
+    telemetry: Option<Arc<TelemetryGuard>>,
+}
+
+impl AppState {
+    /// State over the store at `db`, writing data sets into `datasets_dir`; `telemetry`
+    /// is the server's own (its request metrics), if it measures itself.
+    pub fn new(
+        db: PathBuf,
+        datasets_dir: PathBuf,
+        telemetry: Option<Arc<TelemetryGuard>>,
+    ) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                db,
+                datasets_dir,
+                idle: Mutex::new(Vec::new()),
+                ingest: OnceLock::new(),
+                telemetry,
+            }),
+        }
+    }
+
+    /// Where `save_spans_to_dataset` writes.
+    pub fn datasets_dir(&self) -> &Path {
+        &self.inner.datasets_dir
+    }
+
+    /// The server's own telemetry (request metrics), if it measures itself.
+    pub fn telemetry(&self) -> Option<&Arc<TelemetryGuard>> {
+        self.inner.telemetry.as_ref()
+    }
+
+    /// Run `query` on a read handle, on a blocking thread. With no store yet, `query`
+    /// gets `None`.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(Option<&TraceStore>) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = match state.take() {
+                Ok(store) => Some(store),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(e) => return Err(ApiError::from(e)),
+            };
+            let out = query(store.as_ref());
+            if let Some(store) = store {
+                state.give_back(store);
+            }
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Store(format!("the query failed: {e}")))?
+    }
+
+    /// The writer of `log_event`, opened (creating the store) on first use.
+    pub fn ingest(&self) -> Result<&StoreIngest, ApiError> {
+        self.inner
+            .ingest
+            .get_or_init(|| {
+                StoreIngest::open(&self.inner.db, "llm-trace-serve").map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| ApiError::Store(format!("cannot write to the store: {e}")))
+    }
+
+    fn take(&self) -> Result<TraceStore, StoreError> {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop();
+        match idle {
+            Some(store) => Ok(store),
+            None => TraceStore::open(&self.inner.db),
+        }
+    }
+
+    fn give_back(&self, store: TraceStore) {
+        let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(store);
+        }
+    }
+}

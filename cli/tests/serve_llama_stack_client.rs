@@ -1,0 +1,587 @@
+//! `llm-trace serve` driven by the real Python client, `llama-stack-client` 0.2.23 (and
+//! 0.3.5 against the `/v1alpha` mirrors), over a store the example agent wrote.
+//!
+//! The example agent writes the store, one server serves it for the whole test binary,
+//! and `tests/python/llama_stack_client_check.py` calls every telemetry method of the
+//! client and compares each answer with the SQLite file (read-only, Python's `sqlite3`).
+//! A second server, started with `--token`, checks that every route wants the token and
+//! that the client's `api_key` is it. The venv is installed on first use
+//! (`support/python_venv.rs`); `LLM_TELEMETRY_SKIP_PYTHON_CLIENT=1` skips where it cannot be.
+#![cfg(unix)]
+
+mod support {
+    pub mod python_venv;
+}
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::python_venv::{self, Venv};
+
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/python/llama_stack_client_check.py"
+);
+const READY_PREFIX: &str = "llm-trace serve: listening on http://";
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
+const SERVER_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+// ------------------------------------------------------------------ the shared fixture
+
+/// The store the example agent wrote, and the server over it (one per test binary).
+struct Fixture {
+    dir: PathBuf,
+    db: PathBuf,
+    server: Server,
+}
+
+/// Built once; never dropped (statics are not), so the server is stopped by its watchdog
+/// when this process exits (see [`Server::start`]).
+fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let dir = scratch_dir();
+        let db = dir.join("traces.db");
+        run_example_agent(&db);
+        let server = Server::start(&db, &[]);
+        Fixture { dir, db, server }
+    })
+}
+
+/// `target/tmp/serve-llama-stack-client-<pid>`: kept after the run (the store, the
+/// datasets and the server's stderr are there to look at); older ones are removed.
+fn scratch_dir() -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let prefix = "serve-llama-stack-client-";
+    for e in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if old && e.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+    let dir = base.join(format!("{prefix}{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// The Python runs share one store that `log_event` writes to, and compare the server
+/// with it: one at a time.
+fn exclusive() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `target/<profile>/examples/agent`, built if it is not there.
+fn example_binary() -> PathBuf {
+    // target/<profile>/deps/<this test> -> target/<profile>/examples/agent
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("agent{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace)
+            .args(["build", "-p", "llm-telemetry-dev", "--example", "agent"]);
+        if let Some(target) = profile_dir.parent() {
+            cmd.arg("--target-dir").arg(target);
+        }
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo build --example agent");
+        assert!(status.success(), "building the example agent failed");
+    }
+    bin
+}
+
+fn run_example_agent(db: &Path) {
+    let mut cmd = Command::new(example_binary());
+    clean_env(&mut cmd);
+    cmd.env("TELEMETRY_SINKS", "sqlite")
+        .env("TELEMETRY_SQLITE_DB_PATH", db)
+        .env("NO_COLOR", "1");
+    let out = run_bounded(&mut cmd, Duration::from_secs(60));
+    assert!(
+        out.status.success(),
+        "the example agent failed ({}):\n{}\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        db.is_file(),
+        "the example agent wrote no store at {}",
+        db.display()
+    );
+}
+
+/// No telemetry, OpenTelemetry, token or client settings from the environment.
+fn clean_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("TELEMETRY_")
+            || k.starts_with("OTEL_")
+            || k.starts_with("LLAMA_STACK_")
+            || k == "LLM_TRACE_TOKEN"
+            || k.starts_with("PYTHON")
+        {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+// ------------------------------------------------------------------ the server
+
+/// `llm-trace serve --addr 127.0.0.1:0` under a tiny `sh` watchdog: the watchdog holds the
+/// read end of a pipe whose write end only this process holds, and sends the server
+/// SIGTERM when that pipe closes, either because [`Server::stop`] closed it or because this
+/// process exited. So a server is never left running, even from a static fixture.
+struct Server {
+    watchdog: Mutex<Option<(Child, ChildStdin)>>,
+    base_url: String,
+    stderr_path: PathBuf,
+    stdout: Mutex<mpsc::Receiver<String>>,
+}
+
+impl Server {
+    fn start(db: &Path, extra: &[&str]) -> Server {
+        let stderr_path = db.with_extension(format!("serve-{}.stderr", std::process::id()));
+        let stderr_path = unique(stderr_path);
+        let stderr = std::fs::File::create(&stderr_path).expect("server stderr file");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(
+                r#""$0" "$@" & pid=$!; cat >/dev/null; kill -TERM "$pid" 2>/dev/null; wait "$pid""#,
+            )
+            .arg(env!("CARGO_BIN_EXE_llm-trace"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra);
+        clean_env(&mut cmd);
+        cmd.env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd.spawn().expect("start llm-trace serve");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + SERVER_START_TIMEOUT;
+        let mut seen = Vec::new();
+        let line = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(line) if line.starts_with(READY_PREFIX) => break line,
+                Ok(line) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "llm-trace serve printed no ready line within {SERVER_START_TIMEOUT:?}; \
+                         stdout: {seen:?}; stderr:\n{}",
+                        std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        assert!(
+            seen.is_empty(),
+            "the ready line is the first line: {seen:?} then {line}"
+        );
+        // `llm-trace serve: listening on http://127.0.0.1:PORT (store: PATH)`
+        let rest = &line[READY_PREFIX.len()..];
+        let (addr, store) = rest
+            .split_once(" (store: ")
+            .unwrap_or_else(|| panic!("ready line not in the documented form: {line}"));
+        assert_eq!(
+            store,
+            format!("{})", db.display()),
+            "ready line names the store: {line}"
+        );
+        let port: u16 = addr
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("ready line without 127.0.0.1:PORT: {line}"));
+        assert_ne!(port, 0, "--addr 127.0.0.1:0 binds a real port: {line}");
+        Server {
+            watchdog: Mutex::new(Some((child, stdin))),
+            base_url: format!("http://127.0.0.1:{port}"),
+            stderr_path,
+            stdout: Mutex::new(rx),
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGTERM (through the watchdog) and wait, bounded, for the exit status.
+    fn stop(&self) -> ExitStatus {
+        let (mut child, stdin) = self
+            .watchdog
+            .lock()
+            .unwrap()
+            .take()
+            .expect("server already stopped");
+        drop(stdin);
+        let deadline = Instant::now() + SERVER_STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for the server") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "llm-trace serve did not exit within {SERVER_STOP_TIMEOUT:?} of SIGTERM; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn unique(path: PathBuf) -> PathBuf {
+    let mut p = path.clone();
+    let mut n = 0;
+    while p.exists() {
+        n += 1;
+        p = path.with_extension(format!("{n}.stderr"));
+    }
+    p
+}
+
+// ------------------------------------------------------------------ running things
+
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run to completion, killed after `timeout`.
+fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{shown} did not finish within {timeout:?}; stdout so far:\n{}\nstderr:\n{}",
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// What a run of the check script found.
+struct Checked {
+    /// The `RESULT` JSON it printed last (`Null` if it printed none).
+    result: Value,
+    /// Everything that went wrong, for the test's final panic.
+    failures: Vec<String>,
+}
+
+impl Checked {
+    /// Panic with every failure (of the script and of the checks the test added).
+    fn finish(self) {
+        assert!(
+            self.failures.is_empty(),
+            "{} problem(s):\n\n{}",
+            self.failures.len(),
+            self.failures.join("\n\n")
+        );
+    }
+}
+
+/// Run the check script in `mode`. Its failures are collected, not raised, so the test
+/// can check the rest (e.g. `llm-trace show`) before it fails with all of them.
+fn run_checks(
+    venv: &Venv,
+    alpha: bool,
+    server: &Server,
+    db: &Path,
+    datasets_dir: &Path,
+    mode: &str,
+    token: Option<&str>,
+) -> Checked {
+    let mut cmd = Command::new(&venv.python);
+    clean_env(&mut cmd);
+    cmd.arg(SCRIPT)
+        .arg("--base-url")
+        .arg(&server.base_url)
+        .arg("--db")
+        .arg(db)
+        .arg("--datasets-dir")
+        .arg(datasets_dir)
+        .args(["--mode", mode])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONNOUSERSITE", "1")
+        .env("PYTHONUNBUFFERED", "1")
+        .env("NO_COLOR", "1");
+    if alpha {
+        cmd.env("PYTHONPATH", &venv.alpha_path);
+    }
+    if let Some(t) = token {
+        cmd.args(["--token", t]);
+    }
+    let started = Instant::now();
+    let out = run_bounded(&mut cmd, SCRIPT_TIMEOUT);
+    eprintln!(
+        "check script ({mode}) ran in {:.1} s:\n{}",
+        started.elapsed().as_secs_f64(),
+        out.stdout
+    );
+    let mut failures = Vec::new();
+    let result = out
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .unwrap_or(Value::Null);
+    if !out.status.success() || result["failed"] != 0 {
+        failures.push(format!(
+            "llama-stack-client checks ({mode}) failed ({}):\n{}\n{}\nserver stderr:\n{}",
+            out.status,
+            out.stdout,
+            out.stderr,
+            server.stderr()
+        ));
+    } else if result["passed"].as_u64().unwrap_or(0) == 0 {
+        failures.push(format!("no check ran ({mode}): {}", out.stdout));
+    }
+    Checked { result, failures }
+}
+
+fn llm_trace(db: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_llm-trace"));
+    clean_env(&mut cmd);
+    cmd.arg("--db").arg(db).args(args).env("NO_COLOR", "1");
+    run_bounded(&mut cmd, Duration::from_secs(30))
+}
+
+/// `llm-trace show` of the trace log_event wrote: its spans, logs, metric events and
+/// statuses.
+fn show_the_logged_trace(db: &Path, result: &Value) -> Result<(), String> {
+    let field = |k: &str| {
+        result[k]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the script's RESULT has no {k}: {result}"))
+    };
+    let trace_id = field("logged_trace_id")?;
+    let message = field("logged_message")?;
+    let (root_name, child_name) = (field("logged_root_name")?, field("logged_child_name")?);
+    let out = llm_trace(db, &["show", &trace_id]);
+    if !out.status.success() {
+        return Err(format!(
+            "llm-trace show {trace_id} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        ));
+    }
+    let show = out.stdout;
+    for want in [
+        format!("Trace {trace_id}"),
+        "2 spans".to_string(),
+        root_name.clone(),
+        child_name.clone(),
+        format!("[warn] {message}"),
+        format!("[info] {message} (naive)"),
+        "py_client_checks = 3.5".to_string(),
+        "py_client_checks = 2".to_string(),
+        "prompt_tokens = 11".to_string(),
+    ] {
+        if !show.contains(&want) {
+            return Err(format!("llm-trace show lacks {want:?}:\n{show}"));
+        }
+    }
+    let line = |name: &str| show.lines().find(|l| l.contains(name)).unwrap_or("");
+    let (root, child) = (line(&root_name), line(&child_name));
+    let depth = |l: &str| l.find(|c: char| c.is_alphanumeric()).unwrap_or(0);
+    if !root.trim_end().ends_with("error") || !child.trim_end().ends_with("ok") {
+        return Err(format!(
+            "llm-trace show: the root ended error, the child ok:\n{show}"
+        ));
+    }
+    if depth(child) <= depth(root) {
+        return Err(format!(
+            "llm-trace show: the child is under the root:\n{show}"
+        ));
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ the tests
+
+#[test]
+fn every_method_of_llama_stack_client_0_2_23_against_the_example_agents_store() {
+    let Some(venv) = python_venv::venv() else {
+        return;
+    };
+    let fx = fixture();
+    let _one = exclusive();
+    let datasets_dir = fx.dir.join("datasets");
+    let mut checked = run_checks(
+        &venv,
+        false,
+        &fx.server,
+        &fx.db,
+        &datasets_dir,
+        "full",
+        None,
+    );
+    if checked.result["client"] != python_venv::CLIENT_VERSION {
+        checked.failures.push(format!(
+            "the script ran with another client: {}",
+            checked.result
+        ));
+    }
+    // What log_event stored is what `llm-trace show` shows.
+    if let Err(e) = show_the_logged_trace(&fx.db, &checked.result) {
+        checked.failures.push(e);
+    }
+    // The dataset is where the contract says: `datasets/` next to the store.
+    let datasets: Vec<String> = std::fs::read_dir(&datasets_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if !datasets
+        .iter()
+        .any(|n| n.starts_with("py-full-") && n.ends_with(".jsonl"))
+    {
+        checked.failures.push(format!(
+            "no py-full-*.jsonl in {} (datasets/ next to the store): {datasets:?}",
+            datasets_dir.display()
+        ));
+    }
+    checked.finish();
+}
+
+#[test]
+fn llama_stack_client_0_3_5_against_the_v1alpha_mirrors() {
+    let Some(venv) = python_venv::venv() else {
+        return;
+    };
+    let fx = fixture();
+    let _one = exclusive();
+    let datasets_dir = fx.dir.join("datasets");
+    let mut checked = run_checks(
+        &venv,
+        true,
+        &fx.server,
+        &fx.db,
+        &datasets_dir,
+        "v1alpha",
+        None,
+    );
+    if checked.result["client"] != python_venv::ALPHA_CLIENT_VERSION {
+        checked.failures.push(format!(
+            "the script ran with another client: {}",
+            checked.result
+        ));
+    }
+    checked.finish();
+}
+
+#[test]
+fn with_a_token_every_route_wants_it_and_api_key_is_it() {
+    let Some(venv) = python_venv::venv() else {
+        return;
+    };
+    let fx = fixture();
+    let _one = exclusive();
+    let exports = fx.dir.join("token-exports");
+    let server = Server::start(
+        &fx.db,
+        &[
+            "--token",
+            "secret",
+            "--datasets-dir",
+            exports.to_str().expect("UTF-8 path"),
+        ],
+    );
+    let mut failures = Vec::new();
+    for alpha in [false, true] {
+        let checked = run_checks(
+            &venv,
+            alpha,
+            &server,
+            &fx.db,
+            &exports,
+            "token",
+            Some("secret"),
+        );
+        failures.extend(checked.failures);
+    }
+    let status = server.stop();
+    if !status.success() {
+        failures.push(format!(
+            "SIGTERM stops the server cleanly (exit 0), got {status}; stderr:\n{}",
+            server.stderr()
+        ));
+    }
+    let more: Vec<String> = server.stdout.lock().unwrap().try_iter().collect();
+    if !more.is_empty() {
+        failures.push(format!(
+            "the server printed more than its ready line: {more:?}"
+        ));
+    }
+    Checked {
+        result: Value::Null,
+        failures,
+    }
+    .finish();
+}
