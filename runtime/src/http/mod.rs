@@ -30,8 +30,8 @@
 //!
 //! The metrics and spans go to the llm-telemetry layer of the current subscriber
 //! ([`init`](crate::init), [`layer`](crate::layer)); without one the middleware passes
-//! requests through and sets no headers. Recording never blocks and never fails the
-//! request: a full sink queue drops and counts, as for every span.
+//! requests through and sets no headers. Recording never waits on a sink and never fails
+//! the request: a full sink queue drops and counts, as for every span.
 //!
 //! ```
 //! use axum::{extract::MatchedPath, routing::post, Router};

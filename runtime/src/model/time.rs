@@ -41,7 +41,8 @@ pub fn sqlite_timestamp(t: SystemTime) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
-/// Parse the form written by [`sqlite_timestamp`] (fraction optional, `T` accepted).
+/// Parse the store's timestamp form, `YYYY-MM-DD HH:MM:SS.ffffff` (fraction optional, `T`
+/// accepted).
 pub fn parse_sqlite_timestamp(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     let (date, time) = s.split_once([' ', 'T'])?;

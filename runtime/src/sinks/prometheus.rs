@@ -128,6 +128,10 @@ impl PrometheusWriter {
     }
 
     fn family(&mut self, name: &str, instrument: Instrument, unit: &str) -> &Fam {
+        // Found without allocating the key: every point but a family's first.
+        if self.families.contains_key(name) {
+            return &self.families[name];
+        }
         let registry = &self.registry;
         self.families.entry(name.to_owned()).or_insert_with(|| {
             let family = match instrument {
