@@ -74,7 +74,11 @@ impl Call {
 }
 
 /// Latencies of `clients` threads making `n` calls each, and the wall time of the run.
-fn run(clients: usize, n: usize, make: impl Fn() -> Box<dyn FnMut() + Send> + Sync) -> (Vec<Duration>, Duration) {
+fn run(
+    clients: usize,
+    n: usize,
+    make: impl Fn() -> Box<dyn FnMut() + Send> + Sync,
+) -> (Vec<Duration>, Duration) {
     let barrier = Arc::new(Barrier::new(clients + 1));
     let mut all = Vec::new();
     let wall = std::thread::scope(|scope| {
@@ -129,7 +133,10 @@ fn main() {
         "{:<30} {:>7} | {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8} | {:>9}",
         "call", "clients", "p50 ms", "p99 ms", "req/s", "p50 ms", "p99 ms", "req/s", "added p50"
     );
-    println!("{:<30} {:>7} | {:^26} | {:^26} |", "", "", "TraceStore", "HTTP");
+    println!(
+        "{:<30} {:>7} | {:^26} | {:^26} |",
+        "", "", "TraceStore", "HTTP"
+    );
     for call in [Call::Traces, Call::TracesByModel, Call::SpanTree] {
         for clients in [1, 8] {
             let db = filled.path.clone();
@@ -140,11 +147,18 @@ fn main() {
                 let model = vec![AttributeFilter::eq("gen_ai.request.model", "llama3.2:3b")];
                 Box::new(move || match call {
                     Call::Traces => {
-                        let q = TraceQuery { limit: 100, ..TraceQuery::default() };
+                        let q = TraceQuery {
+                            limit: 100,
+                            ..TraceQuery::default()
+                        };
                         assert_eq!(store.list_traces(&q).unwrap().len(), 100);
                     }
                     Call::TracesByModel => {
-                        let q = TraceQuery { limit: 100, filters: model.clone(), ..TraceQuery::default() };
+                        let q = TraceQuery {
+                            limit: 100,
+                            filters: model.clone(),
+                            ..TraceQuery::default()
+                        };
                         assert_eq!(store.list_traces(&q).unwrap().len(), 100);
                     }
                     Call::SpanTree => {
@@ -160,13 +174,19 @@ fn main() {
                     .build()
                     .unwrap();
                 let (url, body) = match call {
-                    Call::Traces => (format!("{base_h}/v1/telemetry/traces"), json!({"limit": 100})),
+                    Call::Traces => (
+                        format!("{base_h}/v1/telemetry/traces"),
+                        json!({"limit": 100}),
+                    ),
                     Call::TracesByModel => (
                         format!("{base_h}/v1/telemetry/traces"),
                         json!({"limit": 100, "attribute_filters": [
                             {"key": "gen_ai.request.model", "op": "eq", "value": "llama3.2:3b"}]}),
                     ),
-                    Call::SpanTree => (format!("{base_h}/v1/telemetry/spans/{root_h}/tree"), json!({})),
+                    Call::SpanTree => (
+                        format!("{base_h}/v1/telemetry/spans/{root_h}/tree"),
+                        json!({}),
+                    ),
                 };
                 let body = body.to_string();
                 Box::new(move || {

@@ -255,4 +255,3 @@ pub fn llm_trace_binary() -> PathBuf {
     }
     bin
 }
-

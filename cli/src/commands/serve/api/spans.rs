@@ -55,23 +55,28 @@ pub async fn get_span_tree(
         })
         .await?;
     // (depth, start) order, as llama-stack's recursive query returned them.
-    let mut nodes: Vec<&store::SpanWithChildren> = tree.iter().collect();
+    let mut nodes = Vec::with_capacity(tree.len());
+    flatten(tree, &mut nodes);
     nodes.sort_by(|a, b| {
-        (a.depth, &a.span.start_time, &a.span.span_id).cmp(&(
-            b.depth,
-            &b.span.start_time,
-            &b.span.span_id,
-        ))
+        (a.0, &a.1.start_time, &a.1.span_id).cmp(&(b.0, &b.1.start_time, &b.1.span_id))
     });
     let mut data = OrderedMap::default();
-    for node in nodes {
-        let mut span = convert::span(node.span.clone(), true);
+    for (_, node) in nodes {
+        let mut span = convert::span(node, true);
         if let Some(keep) = &keep {
             fill_missing(&mut span.attributes, keep);
         }
         data.push(span.span_id.clone(), span);
     }
     Ok(Json(Data { data }))
+}
+
+/// The spans of a tree with their depth, moved out of it.
+fn flatten(node: store::SpanWithChildren, out: &mut Vec<(u32, store::Span)>) {
+    out.push((node.depth, node.span));
+    for child in node.children {
+        flatten(child, out);
+    }
 }
 
 /// Every key of `keep` present, `null` where the span lacks it (llama-stack's `json_object`).
