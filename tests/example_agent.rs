@@ -3,28 +3,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use common::{by_trace, count, TempStore};
-
-fn example_binary() -> PathBuf {
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/agent
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("agent{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", "agent"])
-            .status()
-            .expect("cargo build --example agent");
-        assert!(status.success(), "building the example failed");
-    }
-    bin
-}
+use common::{by_trace, count, example_binary, TempStore};
 
 struct Run {
     stdout: String,
@@ -32,7 +13,7 @@ struct Run {
 }
 
 fn run_example(store: &TempStore, extra_env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(example_binary());
+    let mut cmd = Command::new(example_binary("agent"));
     cmd.env("TELEMETRY_SQLITE_DB_PATH", &store.path)
         .env("TELEMETRY_SINKS", "console,sqlite")
         .env_remove("TELEMETRY_CAPTURE_CONTENT")
@@ -215,7 +196,7 @@ fn content_is_recorded_only_when_capture_is_on() {
 #[test]
 fn a_bad_sink_name_is_one_clear_error_and_no_store() {
     let store = TempStore::new();
-    let out = Command::new(example_binary())
+    let out = Command::new(example_binary("agent"))
         .env("TELEMETRY_SQLITE_DB_PATH", &store.path)
         .env("TELEMETRY_SINKS", "console,sqllite")
         .output()

@@ -5,33 +5,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use common::{spans, TempStore};
-
-fn example_binary() -> PathBuf {
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/server
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = profile_dir
-        .join("examples")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--example", "server"])
-            .status()
-            .expect("cargo build --example server");
-        assert!(status.success(), "building the example failed");
-    }
-    bin
-}
+use common::{example_binary, spans, TempStore};
 
 #[test]
 fn example_server_answers_with_trace_ids_the_store_holds() {
     let store = TempStore::new();
-    let out = Command::new(example_binary())
+    let out = Command::new(example_binary("server"))
         .arg("--once")
         .env("TELEMETRY_SQLITE_DB_PATH", &store.path)
         .env("TELEMETRY_SINKS", "sqlite,prometheus")

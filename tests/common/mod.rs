@@ -102,3 +102,23 @@ pub fn count(path: &Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(path).expect("open store");
     conn.query_row(sql, [], |r| r.get(0)).expect(sql)
 }
+
+/// The binary of the example `name` (`target/<profile>/examples/<name>`), built with
+/// `cargo build --example <name>` when `cargo test` has not built it already.
+pub fn example_binary(name: &str) -> PathBuf {
+    // target/<profile>/deps/<this test> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--example", name])
+            .status()
+            .unwrap_or_else(|e| panic!("cargo build --example {name}: {e}"));
+        assert!(status.success(), "building the example {name} failed");
+    }
+    bin
+}
