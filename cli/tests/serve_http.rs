@@ -3,11 +3,15 @@
 //! the body limit, a clean SIGTERM, the OpenAPI description, and a property-based fuzz of
 //! every route that must never see a 5xx.
 
-mod fixture;
+#![cfg(unix)] // the server runs under a `sh` watchdog (support/serve.rs)
 
-use std::io::{BufRead, BufReader};
+mod fixture;
+mod support {
+    pub mod serve;
+}
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use fixture::*;
@@ -15,49 +19,7 @@ use proptest::prelude::*;
 use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-
-/// A running `llm-trace serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_llm-trace"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .args(extra)
-            .env_remove("LLM_TRACE_TOKEN")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start llm-trace serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no ready line: {line:?}"))
-            .to_owned();
-        assert!(line.contains(&db.display().to_string()), "{line}");
-        Server { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::serve::Server;
 
 fn client() -> Client {
     Client::builder()
@@ -604,26 +566,13 @@ fn token_host_and_public_address_rules() {
 #[test]
 fn sigterm_finishes_and_exits_zero() {
     let fx = Fixture::new();
-    let mut s = Server::start(&fx.path, &[]);
+    let s = Server::start(&fx.path, &[]);
     assert_eq!(
         get(&s, "/v1/health"),
         (StatusCode::OK, json!({"status": "OK"}))
     );
-    let pid = s.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let mut exited = None;
-    for _ in 0..100 {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(exited.expect("stops within 5 s").success());
+    // SIGTERM (sent by the watchdog `Server::stop` closes), then a bounded wait.
+    assert!(s.stop().success());
 }
 
 #[test]

@@ -1,0 +1,180 @@
+//! A `llm-trace serve` started by a test: on a free loopback port, its ready line read and
+//! checked, stopped by SIGTERM (and never left running, see [`Server`]); shared by the
+//! serve tests.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+const READY_PREFIX: &str = "llm-trace serve: listening on http://";
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(30);
+const SERVER_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// No telemetry, OpenTelemetry, token or client settings from the environment.
+pub fn clean_env(cmd: &mut Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("TELEMETRY_")
+            || k.starts_with("OTEL_")
+            || k.starts_with("LLAMA_STACK_")
+            || k == "LLM_TRACE_TOKEN"
+            || k.starts_with("PYTHON")
+        {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+/// `llm-trace serve --addr 127.0.0.1:0` under a tiny `sh` watchdog: the watchdog holds the
+/// read end of a pipe whose write end only this process holds, and sends the server
+/// SIGTERM when that pipe closes, either because [`Server::stop`] closed it or because this
+/// process exited. So a server is never left running, even from a static fixture.
+pub struct Server {
+    watchdog: Mutex<Option<(Child, ChildStdin)>>,
+    pub base_url: String,
+    stderr_path: PathBuf,
+    pub stdout: Mutex<mpsc::Receiver<String>>,
+}
+
+impl Server {
+    pub fn start(db: &Path, extra: &[&str]) -> Server {
+        let stderr_path = db.with_extension(format!("serve-{}.stderr", std::process::id()));
+        let stderr_path = unique(stderr_path);
+        let stderr = std::fs::File::create(&stderr_path).expect("server stderr file");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(
+                r#""$0" "$@" & pid=$!; cat >/dev/null; kill -TERM "$pid" 2>/dev/null; wait "$pid""#,
+            )
+            .arg(env!("CARGO_BIN_EXE_llm-trace"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .args(extra);
+        clean_env(&mut cmd);
+        cmd.env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd.spawn().expect("start llm-trace serve");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + SERVER_START_TIMEOUT;
+        let mut seen = Vec::new();
+        let line = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(line) if line.starts_with(READY_PREFIX) => break line,
+                Ok(line) => seen.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "llm-trace serve printed no ready line within {SERVER_START_TIMEOUT:?}; \
+                         stdout: {seen:?}; stderr:\n{}",
+                        std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        assert!(
+            seen.is_empty(),
+            "the ready line is the first line: {seen:?} then {line}"
+        );
+        // `llm-trace serve: listening on http://127.0.0.1:PORT (store: PATH)`
+        let rest = &line[READY_PREFIX.len()..];
+        let (addr, store) = rest
+            .split_once(" (store: ")
+            .unwrap_or_else(|| panic!("ready line not in the documented form: {line}"));
+        assert_eq!(
+            store,
+            format!("{})", db.display()),
+            "ready line names the store: {line}"
+        );
+        let port: u16 = addr
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("ready line without 127.0.0.1:PORT: {line}"));
+        assert_ne!(port, 0, "--addr 127.0.0.1:0 binds a real port: {line}");
+        Server {
+            watchdog: Mutex::new(Some((child, stdin))),
+            base_url: format!("http://127.0.0.1:{port}"),
+            stderr_path,
+            stdout: Mutex::new(rx),
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGTERM (through the watchdog) and wait, bounded, for the exit status.
+    pub fn stop(&self) -> ExitStatus {
+        let (mut child, stdin) = self
+            .watchdog
+            .lock()
+            .unwrap()
+            .take()
+            .expect("server already stopped");
+        drop(stdin);
+        let deadline = Instant::now() + SERVER_STOP_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait for the server") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "llm-trace serve did not exit within {SERVER_STOP_TIMEOUT:?} of SIGTERM; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn unique(path: PathBuf) -> PathBuf {
+    let mut p = path.clone();
+    let mut n = 0;
+    while p.exists() {
+        n += 1;
+        p = path.with_extension(format!("{n}.stderr"));
+    }
+    p
+}
+
+impl Server {
+    /// `base_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+impl Drop for Server {
+    /// A server not [`stop`](Server::stop)ped is stopped the same way (without panicking).
+    fn drop(&mut self) {
+        let watchdog = self.watchdog.get_mut().ok().and_then(Option::take);
+        if let Some((mut child, stdin)) = watchdog {
+            drop(stdin);
+            let deadline = Instant::now() + SERVER_STOP_TIMEOUT;
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
