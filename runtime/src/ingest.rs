@@ -216,6 +216,7 @@ impl StoreIngest {
                     status_message: None,
                     attributes,
                     events: Vec::new(),
+                    chunk_intervals: Vec::new(),
                     service_name,
                 };
                 // Refused: the start stays pending for the end sent again.

@@ -70,6 +70,7 @@ where
             children_usage: Usage::default(),
             inference_calls: 0,
             tool_calls: 0,
+            chunk_intervals: Vec::new(),
         };
         attrs.record(&mut SpanVisitor {
             state: &mut state,
@@ -219,6 +220,7 @@ where
             status_message: state.status_message,
             attributes: state.attributes,
             events: state.events,
+            chunk_intervals: state.chunk_intervals,
             service_name: self.service_name.clone(),
         };
         let record = Arc::new(record);

@@ -29,4 +29,6 @@ pub struct SpanState {
     pub children_usage: Usage,
     pub inference_calls: u64,
     pub tool_calls: u64,
+    // Streamed inferences: set once, when the stream ends (`lookups::set_chunk_intervals`).
+    pub chunk_intervals: Vec<f32>,
 }

@@ -37,6 +37,9 @@ pub struct SpanRecord {
     pub attributes: Attributes,
     /// Logs and metric events recorded inside the span, in order.
     pub events: Vec<LogRecord>,
+    /// A streamed inference: the seconds between consecutive items, from the second item
+    /// on (one `gen_ai.client.operation.time_per_output_chunk` point each). Empty otherwise.
+    pub chunk_intervals: Vec<f32>,
     /// `service.name` of the emitting process.
     pub service_name: Arc<str>,
 }
@@ -77,6 +80,7 @@ impl SpanRecord {
             status_message: None,
             attributes: Vec::new(),
             events: Vec::new(),
+            chunk_intervals: Vec::new(),
             service_name: Arc::from("svc"),
         }
     }
