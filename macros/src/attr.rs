@@ -62,8 +62,12 @@ pub(crate) struct InferenceArgs {
     pub(crate) provider: Option<Expr>,
     /// `operation = chat|...`: the span name and `gen_ai.operation.name`.
     pub(crate) operation: Operation,
-    /// `usage = manual`: the body records the usage itself.
+    /// `usage = manual | sum`: where the token usage comes from.
     pub(crate) usage: UsageMode,
+    /// `usage = ..`'s value token, for errors about it.
+    pub(crate) usage_token: Option<Span>,
+    /// `stream`: the function returns a stream whose type the macro cannot recognise.
+    pub(crate) stream: Option<Ident>,
 }
 
 /// `#[instrument_agent_turn(agent = .., session = ..)]`.
@@ -118,11 +122,14 @@ impl Operation {
 /// Where an inference's token usage comes from.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum UsageMode {
-    /// From the return value, through `TokenUsage` (the default).
+    /// From the return value, through `TokenUsage` (the default); for a stream, the last
+    /// value each counter of its items reported.
     #[default]
     FromReturn,
     /// `usage = manual`: the body calls `llm_telemetry::record_usage`.
     Manual,
+    /// `usage = sum`: a stream's items report deltas, added up.
+    Sum,
 }
 
 /// One `fields(..)` entry: `a.b = expr`, `a.b = %expr`, `a.b = ?expr` or just `a.b`
@@ -170,7 +177,8 @@ impl Field {
 
 impl MacroArgs for InferenceArgs {
     const MACRO: &'static str = "instrument_inference";
-    const OWN_KEYS: &'static [&'static str] = &["model", "provider", "operation", "usage"];
+    const OWN_KEYS: &'static [&'static str] =
+        &["model", "provider", "operation", "usage", "stream"];
 
     fn common(&self) -> &CommonArgs {
         &self.common
@@ -185,7 +193,22 @@ impl MacroArgs for InferenceArgs {
             "model" => self.model = Some(parse_expr_value(input)?),
             "provider" => self.provider = Some(parse_expr_value(input)?),
             "operation" => self.operation = parse_operation(input)?,
-            "usage" => self.usage = parse_usage(input)?,
+            "usage" => {
+                let (usage, span) = parse_usage(input)?;
+                self.usage = usage;
+                self.usage_token = Some(span);
+            }
+            // A flag: no value.
+            "stream" => {
+                if input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "`stream` takes no value: write `stream` alone, for a function whose \
+                         stream return type the macro does not recognise",
+                    ));
+                }
+                self.stream = Some(key.clone());
+            }
             _ => return Err(unknown_argument::<Self>(key)),
         }
         Ok(())
@@ -358,19 +381,20 @@ fn parse_operation(input: ParseStream) -> syn::Result<Operation> {
         })
 }
 
-fn parse_usage(input: ParseStream) -> syn::Result<UsageMode> {
+fn parse_usage(input: ParseStream) -> syn::Result<(UsageMode, Span)> {
     let (word, span) = parse_word_value(input)?;
-    if word == "manual" {
-        Ok(UsageMode::Manual)
-    } else {
-        Err(syn::Error::new(
+    match word.as_str() {
+        "manual" => Ok((UsageMode::Manual, span)),
+        "sum" => Ok((UsageMode::Sum, span)),
+        _ => Err(syn::Error::new(
             span,
             format!(
-                "unknown usage mode `{word}`: the only one is `usage = manual` (the body calls \
-                 `llm_telemetry::record_usage`); without `usage`, the token usage is read from \
-                 the return value through `TokenUsage`"
+                "unknown usage mode `{word}`: expected `usage = manual` (the body calls \
+                 `llm_telemetry::record_usage`) or `usage = sum` (a stream whose items report \
+                 deltas); without `usage`, the token usage is read from the return value (or \
+                 a stream's items) through `TokenUsage`"
             ),
-        ))
+        )),
     }
 }
 

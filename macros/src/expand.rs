@@ -21,7 +21,8 @@ use syn::{AttrStyle, Block, Ident, ItemFn};
 use crate::async_like::{self, AsyncLike};
 use crate::attr;
 use crate::item::ParsedItem;
-use crate::spec::{SpanArgs, SpanSpec, Value};
+use crate::spec::{SpanArgs, SpanSpec, StreamSettings, Value};
+use crate::stream::{self, StreamReturn};
 use crate::{signature, validate};
 
 /// Expand one of the three attributes: parse, validate, generate. On any error, emit
@@ -38,6 +39,7 @@ pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> T
     };
     let (args, mut errors) = attr::parse::<A>(args);
     errors.extend(validate::check(&args, &item_fn));
+    errors.extend(args.check_item(&item_fn));
     if let Some(errors) = errors.to_compile_errors() {
         return quote!(#errors #item);
     }
@@ -55,6 +57,10 @@ struct Locals {
     args: Ident,
     out_span: Ident,
     out: Ident,
+    started: Ident,
+    stream_span: Ident,
+    value: Ident,
+    item: Ident,
 }
 
 impl Locals {
@@ -70,6 +76,10 @@ impl Locals {
             args: local("__llm_args"),
             out_span: local("__llm_out_span"),
             out: local("__llm_out"),
+            started: local("__llm_started"),
+            stream_span: local("__llm_stream_span"),
+            value: local("__llm_value"),
+            item: local("__llm_item"),
         }
     }
 }
@@ -82,6 +92,8 @@ struct Generator<'a, A> {
     /// `::llm_telemetry::__private`, or `<crate = path>::__private`.
     private: TokenStream,
     locals: Locals,
+    /// The stream the function returns, when its span lasts as long as that stream.
+    stream: Option<(StreamReturn<'a>, StreamSettings)>,
 }
 
 impl<'a, A: SpanArgs> Generator<'a, A> {
@@ -90,12 +102,17 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             Some(path) => quote!(#path::__private),
             None => quote!(::llm_telemetry::__private),
         };
+        let stream = args.stream_settings().and_then(|settings| {
+            let produced = stream::produced_type(item)?;
+            Some((stream::stream_return(produced, settings.forced)?, settings))
+        });
         Generator {
             args,
             item,
             spec: args.span_spec(&item.sig.ident),
             private,
             locals: Locals::new(),
+            stream,
         }
     }
 
@@ -112,7 +129,9 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let inner = attrs
             .iter()
             .filter(|a| matches!(a.style, AttrStyle::Inner(_)));
-        let body = if sig.asyncness.is_some() {
+        let body = if self.stream.is_some() {
+            self.stream_body(block)
+        } else if sig.asyncness.is_some() {
             self.async_fn_body(block)
         } else if let Some(async_like) = AsyncLike::from_fn(self.item) {
             self.async_like_body(&async_like)
@@ -243,6 +262,178 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         }
     }
 
+    /// A function whose span lasts as long as the stream it returns: the body runs as in
+    /// the other shapes (entered, guarded; a future instrumented, with no outcome of its
+    /// own), then the stream it produced is wrapped, and the span moves into the wrapper.
+    fn stream_body(&self, block: &Block) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            span,
+            guard,
+            entered,
+            ret,
+            future,
+            started,
+            stream_span,
+            value,
+            ..
+        } = &self.locals;
+        let prelude = self.prelude();
+        let sig = &self.item.sig;
+        let returns_future = sig.asyncness.is_none()
+            && (AsyncLike::from_fn(self.item).is_some()
+                || async_like::impl_future_output(&sig.output).is_some());
+        let produced_ty = signature::usage_type(sig, returns_future);
+        let wrap = self.wrap_stream(&quote!(#value), stream_span, &produced_ty);
+        let no_outcome = quote!(|_, _| {});
+        let start = quote! {
+            let #started = ::std::time::Instant::now();
+            #prelude
+        };
+        if sig.asyncness.is_some() {
+            let fake_return = self.fake_return();
+            return quote! {
+                #start
+                let #stream_span = #span.clone();
+                let #value = #p::instrument_future(
+                    async move { #fake_return #block }, #span, #no_outcome
+                ).await;
+                #wrap
+            };
+        }
+        if let Some(async_like) = AsyncLike::from_fn(self.item) {
+            let leading = async_like.leading;
+            let inner = async_like.block;
+            let instrumented = quote! {
+                async move {
+                    let #stream_span = #span.clone();
+                    let #value = #p::instrument_future(#inner, #span, #no_outcome).await;
+                    #wrap
+                }
+            };
+            let tail = match async_like.pin {
+                Some(pin) => quote!(#pin(#instrumented)),
+                None => instrumented,
+            };
+            return quote! {
+                #start
+                #(#leading)*
+                #tail
+            };
+        }
+        let run_body = |fake_return: TokenStream| {
+            quote! {
+                let #guard = #p::PanicGuard::new(&#span);
+                #[allow(clippy::let_unit_value)]
+                let #ret = {
+                    let #entered = #span.enter();
+                    #p::call_once(move || { #fake_return #block })
+                };
+                #guard.disarm();
+            }
+        };
+        if async_like::impl_future_output(&sig.output).is_some() {
+            let run = run_body(TokenStream::new());
+            return quote! {
+                #start
+                #run
+                let #future = #ret;
+                async move {
+                    let #stream_span = #span.clone();
+                    let #value = #p::instrument_future(#future, #span, #no_outcome).await;
+                    #wrap
+                }
+            };
+        }
+        let ret_ty = signature::return_type(sig);
+        let run = run_body(self.fake_return());
+        quote! {
+            #start
+            #run
+            let #ret: #ret_ty = #ret;
+            let #stream_span = #span;
+            let #value = #ret;
+            #wrap
+        }
+    }
+
+    /// The produced value `value` (a stream, or a `Result` of one) with its stream
+    /// wrapped around `span`, typed as the signature declares it (`produced_ty`), so that
+    /// a boxed wrapper coerces to the declared `Pin<Box<dyn Stream>>`.
+    fn wrap_stream(
+        &self,
+        value: &TokenStream,
+        span: &Ident,
+        produced_ty: &TokenStream,
+    ) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            started, item, out, ..
+        } = &self.locals;
+        let Some((shape, settings)) = &self.stream else {
+            return value.clone();
+        };
+        let item_ty = match shape.item {
+            Some(ty) => signature::erase_impl_trait(ty).into_token_stream(),
+            None => quote!(_),
+        };
+        let usage = match settings.usage {
+            attr::UsageMode::Manual => quote!(::core::option::Option::None),
+            _ => quote!(<#item_ty as #p::TokenUsage>::token_usage(#item)),
+        };
+        let mode = match settings.usage {
+            attr::UsageMode::Sum => quote!(#p::StreamUsage::Sum),
+            _ => quote!(#p::StreamUsage::Last),
+        };
+        let check = if shape.item.is_none() {
+            // Spanned at the return type: "`String` is not a stream" points there.
+            let at = signature::return_span(&self.item.sig);
+            quote_spanned!(at=> let _ = #p::assert_stream(&#out);)
+        } else {
+            TokenStream::new()
+        };
+        let wrapped = quote! {
+            #p::instrument_stream(#out, #span, #started, #mode, move |#item| {
+                use #p::{ChunkErr as _, ChunkErrDebug as _, ChunkErrDisplay as _, ChunkValue as _};
+                #p::ChunkReport {
+                    usage: #usage,
+                    error: (&&&&#p::ChunkItem(#item)).__llm_chunk_error(),
+                }
+            })
+        };
+        let wrapped = if shape.boxed {
+            quote!(::std::boxed::Box::pin(#wrapped))
+        } else {
+            wrapped
+        };
+        let produced = if shape.in_result {
+            quote! {
+                if #value.is_err() {
+                    use #p::{OutcomeErr as _, OutcomeErrDebug as _, OutcomeErrDisplay as _, OutcomeValue as _};
+                    (&&&&#p::Outcome(&#value)).__llm_outcome(&#span, ::core::option::Option::None);
+                }
+                match #value {
+                    ::core::result::Result::Ok(#out) => {
+                        #check
+                        ::core::result::Result::Ok(#wrapped)
+                    }
+                    ::core::result::Result::Err(e) => ::core::result::Result::Err(e),
+                }
+            }
+        } else {
+            quote! {
+                let #out = #value;
+                #check
+                #wrapped
+            }
+        };
+        quote! {
+            #[allow(clippy::let_and_return)]
+            let #out: #produced_ty = { #produced };
+            #out
+        }
+    }
+
     /// Open the span, then capture the arguments when content capture is on.
     fn prelude(&self) -> TokenStream {
         let p = &self.private;
@@ -326,6 +517,11 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             .fields
             .iter()
             .map(|f| f.to_span_field(&empty));
+        if self.stream.is_some() {
+            fields.push(quote!(gen_ai.request.stream = true));
+            fields.push(quote!(gen_ai.response.time_to_first_chunk = #empty));
+            fields.push(quote!(llm_telemetry.stream.chunks = #empty));
+        }
         let span = quote! {
             #p::tracing::span!(
                 target: ::core::module_path!(),

@@ -51,6 +51,7 @@ mod expand;
 mod item;
 mod signature;
 mod spec;
+mod stream;
 mod validate;
 
 use proc_macro::TokenStream;

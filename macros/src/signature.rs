@@ -81,7 +81,7 @@ pub(crate) fn return_span(sig: &Signature) -> Span {
 }
 
 /// `ty` with every `impl Trait` replaced by `_`.
-fn erase_impl_trait(ty: &Type) -> Type {
+pub(crate) fn erase_impl_trait(ty: &Type) -> Type {
     let mut ty = ty.clone();
     ImplTraitEraser.visit_type_mut(&mut ty);
     ty

@@ -10,11 +10,32 @@ use syn::ext::IdentExt;
 use syn::{Expr, ExprLit, Ident, Lit};
 
 use crate::attr::{AgentTurnArgs, InferenceArgs, MacroArgs, ToolArgs, UsageMode};
+use crate::errors::Errors;
 
 /// The arguments of a macro, as the span they describe.
 pub(crate) trait SpanArgs: MacroArgs {
     /// The span for the function named `fn_name`.
     fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_>;
+
+    /// How a stream the function returns is instrumented: `None` for the macros whose
+    /// span ends when the function returns.
+    fn stream_settings(&self) -> Option<StreamSettings> {
+        None
+    }
+
+    /// This macro's own checks of its arguments against the function.
+    fn check_item(&self, _item: &syn::ItemFn) -> Errors {
+        Errors::default()
+    }
+}
+
+/// How `#[instrument_inference]` instruments a returned stream.
+#[derive(Clone, Copy)]
+pub(crate) struct StreamSettings {
+    /// `stream`: the return type is a stream even if the macro does not recognise it.
+    pub(crate) forced: bool,
+    /// Where the usage comes from: the items (last value or sum), or the body.
+    pub(crate) usage: UsageMode,
 }
 
 /// The name, kind and GenAI fields of a span.
@@ -85,6 +106,17 @@ impl SpanArgs for InferenceArgs {
             content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
             read_usage: self.usage == UsageMode::FromReturn,
         }
+    }
+
+    fn stream_settings(&self) -> Option<StreamSettings> {
+        Some(StreamSettings {
+            forced: self.stream.is_some(),
+            usage: self.usage,
+        })
+    }
+
+    fn check_item(&self, item: &syn::ItemFn) -> Errors {
+        crate::stream::check(self, item)
     }
 }
 

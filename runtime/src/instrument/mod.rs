@@ -30,6 +30,7 @@ pub mod future;
 pub mod outcome;
 pub mod run;
 pub mod status;
+pub mod stream;
 pub mod usage;
 
 pub use usage::record_usage;

@@ -63,14 +63,15 @@ pub fn span_context(span: &tracing::Span) -> Option<(TraceId, SpanId, Option<Str
 /// record's [`chunk_intervals`](crate::model::span::SpanRecord::chunk_intervals), one
 /// `gen_ai.client.operation.time_per_output_chunk` point each. Dropped when no such layer
 /// serves the span (a foreign subscriber still gets the span's attributes).
-#[allow(dead_code)] // TODO(issue 14): called by the stream wrapper
 pub fn set_chunk_intervals(span: &tracing::Span, intervals: Vec<f32>) {
     let mut intervals = Some(intervals);
     span.with_subscriber(|(id, dispatch)| {
         let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
             return;
         };
-        let Some(span) = registry.span(id) else { return };
+        let Some(span) = registry.span(id) else {
+            return;
+        };
         let mut ext = span.extensions_mut();
         if let Some(state) = ext.get_mut::<SpanState>() {
             state.chunk_intervals = intervals.take().unwrap_or_default();
