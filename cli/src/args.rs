@@ -30,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Recent traces: id, start, duration, root span, span count, tokens, status.
     List(ListArgs),
+    /// Conversations (gen_ai.conversation.id), most recently active first: user, turns,
+    /// traces, tokens, cost, first and last time.
+    Sessions(SessionsArgs),
     /// A trace's span tree with durations, tokens, status and logs.
     Show(ShowArgs),
     /// Find text in span names, attribute values and log messages.
@@ -80,7 +83,29 @@ pub struct ListArgs {
     /// matches all filters. Repeatable.
     #[arg(long = "filter", value_name = "KEY:OP:VALUE")]
     pub filters: Vec<String>,
+    /// Only traces of this conversation: with a span whose gen_ai.conversation.id is ID.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Only traces of this end user: with a span whose user.id is ID. With --session, a
+    /// trace matches when it has both, on one span or on two (e.g. the user on a workflow
+    /// span, the conversation on its turns).
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
     /// At most this many traces.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct SessionsArgs {
+    /// Only what happened within this age (30m, 1h, 7d): the conversations active since
+    /// then, their turns, traces and tokens since then.
+    #[arg(long, value_parser = parse_age)]
+    pub since: Option<Duration>,
+    /// Only conversations whose traces have a span with this user.id.
+    #[arg(long, value_name = "ID")]
+    pub user: Option<String>,
+    /// At most this many conversations.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
 }

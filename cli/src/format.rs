@@ -1,5 +1,5 @@
 //! How the text output renders values that several commands show: trace ids, store
-//! timestamps, durations, ages, byte counts, and text cut to a column.
+//! timestamps, durations, ages, costs, byte counts, and text cut to a column.
 
 use std::time::Duration;
 
@@ -23,6 +23,21 @@ pub fn time(ts: &str) -> &str {
 /// year, for tables.
 pub fn short_time(ts: &str) -> &str {
     ts.get(5..19).unwrap_or(ts)
+}
+
+/// `11-22 04:12` from the store's `2026-11-22 04:12:35.691483`: [`short_time`] to the
+/// minute, for tables with two times.
+pub fn minute(ts: &str) -> &str {
+    ts.get(5..16).unwrap_or(ts)
+}
+
+/// A cost in US dollars: `$0.0035` under a dollar, `$12.40` from one.
+pub fn usd(cost: f64) -> String {
+    if cost.abs() < 1.0 {
+        format!("${cost:.4}")
+    } else {
+        format!("${cost:.2}")
+    }
 }
 
 /// A duration in milliseconds: `850µs`, `12.5ms`, `3.20s`, `4m05s`.

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! llm-trace list --since 1h --status error
+//! llm-trace list --session conv-42
+//! llm-trace sessions --user alice
 //! llm-trace show 4bf92f35
 //! llm-trace search "timeout"
 //! llm-trace stats

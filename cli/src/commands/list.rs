@@ -33,6 +33,8 @@ pub fn run<W: Write>(store: &TraceStore, args: ListArgs, ui: &mut Ui<W>) -> Resu
             .as_deref()
             .map(str::parse::<TraceStatusFilter>)
             .transpose()?,
+        session: args.session,
+        user: args.user,
         limit: args.limit,
         ..TraceQuery::default()
     };

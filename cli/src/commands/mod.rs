@@ -7,6 +7,7 @@ mod list;
 mod prune;
 mod search;
 mod serve;
+mod sessions;
 mod show;
 mod stats;
 
@@ -24,6 +25,7 @@ pub fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
     let open = || TraceStore::open(&db);
     match cli.command {
         Command::List(args) => list::run(&open()?, args, ui),
+        Command::Sessions(args) => sessions::run(&open()?, args, ui),
         Command::Show(args) => show::run(&open()?, args, ui),
         Command::Search(args) => search::run(&open()?, args, ui),
         Command::Stats(args) => stats::run(&open()?, &db, args, ui),

@@ -18,6 +18,10 @@ pub const REQUEST_MODEL: &str = "gen_ai.request.model";
 pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
 /// `gen_ai.token.type` (`input` or `output`), a label of `gen_ai.client.token.usage`.
 pub const TOKEN_TYPE: &str = "gen_ai.token.type";
+/// `gen_ai.conversation.id`: the conversation (session) an agent turn or workflow belongs to.
+pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+/// `user.id`: the end user an agent turn or workflow serves.
+pub const USER_ID: &str = "user.id";
 /// `error.type`: the short type name of the error, `panic` or `cancelled`.
 pub const ERROR_TYPE: &str = "error.type";
 

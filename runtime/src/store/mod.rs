@@ -41,9 +41,9 @@ pub use filter::{AttributeFilter, FilterOp, COLUMN_KEYS};
 pub use label_matcher::{LabelMatcher, MatchOp};
 pub use retention::{prune, prune_before, PruneReport};
 pub use types::{
-    ExportRow, LatencyStats, MetricPoint, MetricSeries, SearchHit, Span, SpanEvent,
-    SpanWithChildren, StoreStats, TokenStats, Trace, TraceColumn, TraceOrder, TraceQuery,
-    TraceStatusFilter,
+    ExportRow, LatencyStats, MetricPoint, MetricSeries, SearchHit, SessionQuery, SessionSummary,
+    Span, SpanEvent, SpanWithChildren, StoreStats, TokenStats, Trace, TraceColumn, TraceOrder,
+    TraceQuery, TraceStatusFilter,
 };
 
 use std::fmt;

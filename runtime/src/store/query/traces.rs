@@ -1,5 +1,5 @@
 //! Trace queries: [`TraceStore::query_traces`] and [`TraceStore::list_traces`] (a page of
-//! traces by span filters, time, service and status), [`TraceStore::get_trace`] and
+//! traces by span filters, time, service, status, conversation and user), [`TraceStore::get_trace`] and
 //! [`TraceStore::resolve_trace_id`] (a full id from its start or end).
 
 use rusqlite::types::Value as SqlValue;
@@ -8,6 +8,7 @@ use super::super::filter::{where_clause, AttributeFilter};
 use super::super::types::{Trace, TraceOrder, TraceQuery, TraceStatusFilter};
 use super::super::{StoreError, TraceStore};
 use super::rows::{sql_count, trace_from_row, TRACE_COLS};
+use crate::model::semconv::{CONVERSATION_ID, USER_ID};
 use crate::model::time::sqlite_timestamp;
 
 impl TraceStore {
@@ -79,8 +80,21 @@ impl TraceStore {
             }
             None => {}
         }
-        if !q.filters.is_empty() {
-            let span_conds = where_clause(&q.filters, "s", &mut params)?;
+        // Each group of filters holds on one span of the trace; the groups may hold on
+        // different spans (the user on a workflow span, the conversation on its turns).
+        let session = q
+            .session
+            .iter()
+            .map(|v| AttributeFilter::eq(CONVERSATION_ID, v.as_str()));
+        let user = q
+            .user
+            .iter()
+            .map(|v| AttributeFilter::eq(USER_ID, v.as_str()));
+        let groups = std::iter::once(q.filters.clone())
+            .chain(session.chain(user).map(|f| vec![f]))
+            .filter(|g| !g.is_empty());
+        for group in groups {
+            let span_conds = where_clause(&group, "s", &mut params)?;
             conds.push(format!(
                 "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND {span_conds})"
             ));

@@ -4,11 +4,13 @@
 //! [`SystemTime`](std::time::SystemTime).
 
 mod metric;
+mod session;
 mod span;
 mod stats;
 mod trace;
 
 pub use metric::{MetricPoint, MetricSeries};
+pub use session::{SessionQuery, SessionSummary};
 pub use span::{ExportRow, SearchHit, Span, SpanEvent, SpanWithChildren};
 pub use stats::{LatencyStats, StoreStats, TokenStats};
 pub use trace::{Trace, TraceColumn, TraceOrder, TraceQuery, TraceStatusFilter};

@@ -203,8 +203,8 @@ impl FromStr for TraceOrder {
 
 /// Which traces [`TraceStore::list_traces`](super::super::TraceStore::list_traces)
 /// returns: the [`TraceStore::query_traces`](super::super::TraceStore::query_traces)
-/// filters plus trace-level conditions (time, service, status) that use the store's
-/// `traces` table directly.
+/// filters plus trace-level conditions: time, service and status, which use the store's
+/// `traces` table directly, and the conversation and end user, each a span of the trace.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -214,6 +214,7 @@ impl FromStr for TraceOrder {
 ///     since: Some(SystemTime::now() - Duration::from_secs(3600)),
 ///     status: Some(TraceStatusFilter::Error),
 ///     filters: vec![AttributeFilter::eq("gen_ai.request.model", "llama3.2:3b")],
+///     session: Some("conversation-42".into()),
 ///     limit: 20,
 ///     ..TraceQuery::default()
 /// };
@@ -231,6 +232,13 @@ pub struct TraceQuery {
     pub service: Option<String>,
     /// Only traces with this status.
     pub status: Option<TraceStatusFilter>,
+    /// Only traces of this conversation: with a span whose `gen_ai.conversation.id` is
+    /// this (an agent turn's `session = ...`).
+    pub session: Option<String>,
+    /// Only traces of this end user: with a span whose `user.id` is this. With
+    /// [`TraceQuery::session`] too, a trace matches when it has both, on one span or on
+    /// two (a workflow span naming the user around a turn naming the conversation).
+    pub user: Option<String>,
     /// At most this many traces.
     pub limit: usize,
     /// Skip this many first.
@@ -249,6 +257,8 @@ impl Default for TraceQuery {
             until: None,
             service: None,
             status: None,
+            session: None,
+            user: None,
             limit: 100,
             offset: 0,
             order: TraceOrder::Newest,
