@@ -105,12 +105,6 @@ pub const GUARDRAIL_VIOLATION_MESSAGE: &str = "llm_telemetry.guardrail.violation
 /// `gen_ai.workflow.name`: a multi-agent workflow (v1.41 `invoke_workflow` span).
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
-/// `gen_ai.conversation.id`: the session a turn belongs to.
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
-pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
-/// `user.id`: the end user a turn or workflow serves.
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
-pub const USER_ID: &str = "user.id";
 
 /// An agent turn's inference count.
 pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";
