@@ -385,26 +385,24 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             attr::UsageMode::Sum => quote!(#p::StreamUsage::Sum),
             _ => quote!(#p::StreamUsage::Last),
         };
-        let check = if shape.item.is_none() {
-            // Spanned at the return type: "`String` is not a stream" points there.
-            let at = signature::return_span(&self.item.sig);
-            quote_spanned!(at=> let _ = #p::assert_stream(&#out);)
-        } else {
-            TokenStream::new()
-        };
-        let wrapped = quote! {
-            #p::instrument_stream(#out, #span, #started, #mode, move |#item| {
+        let on_item = quote! {
+            move |#item| {
                 use #p::{ChunkErr as _, ChunkErrDebug as _, ChunkErrDisplay as _, ChunkValue as _};
                 #p::ChunkReport {
                     usage: #usage,
                     error: (&&&&#p::ChunkItem(#item)).__llm_chunk_error(),
                 }
-            })
+            }
         };
+        // A boxed type is wrapped and boxed again through its `DeclaredStream` impl,
+        // written with the user's type: a type that is no stream is reported there.
         let wrapped = if shape.boxed {
-            quote!(::std::boxed::Box::pin(#wrapped))
+            let ty = signature::erase_impl_trait(shape.ty);
+            quote_spanned! {shape.ty.span()=>
+                <#ty as #p::DeclaredStream>::__llm_instrument(#out, #span, #started, #mode, #on_item)
+            }
         } else {
-            wrapped
+            quote!(#p::instrument_stream(#out, #span, #started, #mode, #on_item))
         };
         let produced = if shape.in_result {
             quote! {
@@ -413,17 +411,13 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
                     (&&&&#p::Outcome(&#value)).__llm_outcome(&#span, ::core::option::Option::None);
                 }
                 match #value {
-                    ::core::result::Result::Ok(#out) => {
-                        #check
-                        ::core::result::Result::Ok(#wrapped)
-                    }
+                    ::core::result::Result::Ok(#out) => ::core::result::Result::Ok(#wrapped),
                     ::core::result::Result::Err(e) => ::core::result::Result::Err(e),
                 }
             }
         } else {
             quote! {
                 let #out = #value;
-                #check
                 #wrapped
             }
         };

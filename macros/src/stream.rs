@@ -16,6 +16,8 @@ use crate::errors::Errors;
 
 /// The stream a function returns, as its signature shows it.
 pub(crate) struct StreamReturn<'a> {
+    /// The stream's declared type (inside the `Result`, if any).
+    pub(crate) ty: &'a Type,
     /// The item type, when the signature spells it out.
     pub(crate) item: Option<&'a Type>,
     /// The declared type is a `Pin<Box<dyn Stream>>`: the wrapper is boxed to fit it.
@@ -70,11 +72,13 @@ fn stream_type(ty: &Type, forced: bool) -> Option<StreamReturn<'_>> {
     };
     match found {
         Some((item, boxed)) => Some(StreamReturn {
+            ty,
             item,
             boxed,
             in_result: false,
         }),
         None if forced => Some(StreamReturn {
+            ty,
             item: None,
             boxed: !matches!(peel(ty), Type::ImplTrait(_)),
             in_result: false,

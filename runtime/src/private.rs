@@ -17,8 +17,8 @@ pub use crate::instrument::status::{
     record_cancelled, record_error, record_ok, record_panic, short_type_name,
 };
 pub use crate::instrument::stream::{
-    assert_stream, instrument_stream, ChunkErr, ChunkErrDebug, ChunkErrDisplay, ChunkItem,
-    ChunkReport, ChunkValue, InstrumentedStream, ReturnsStream, StreamUsage,
+    instrument_stream, ChunkErr, ChunkErrDebug, ChunkErrDisplay, ChunkItem, ChunkReport,
+    ChunkValue, DeclaredStream, InstrumentedStream, StreamUsage,
 };
 pub use crate::instrument::usage::{record_usage_and_ok, record_usage_on};
 pub use crate::model::usage::TokenUsage;

@@ -341,18 +341,51 @@ fn chunk_error<E>(
     })
 }
 
-/// The check behind `#[instrument_inference(stream)]`: the function must return a stream.
+/// A boxed stream type a function may declare (`BoxStream<'a, T>`, `LocalBoxStream<'a, T>`,
+/// `Pin<Box<dyn Stream<Item = T> + Send + 'a>>` or an alias of one): the expansion wraps
+/// the returned stream and boxes the wrapper again, as the declared type.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a stream, but `#[instrument_inference(stream)]` instruments the stream a function returns",
-    label = "this type does not implement `futures_core::Stream`",
-    note = "remove `stream` for a function that returns one response; a stream type must be `impl Stream<Item = T>`, `BoxStream<'_, T>` or an alias of `Pin<Box<dyn Stream<Item = T> + Send>>`"
+    message = "`#[instrument_inference]` cannot instrument `{Self}` as a stream",
+    label = "not a boxed stream type",
+    note = "a streamed inference returns `impl Stream<Item = T>`, `BoxStream<'_, T>`, `LocalBoxStream<'_, T>` or `Pin<Box<dyn Stream<Item = T> + Send + '_>>` (or an alias of one), possibly in a `Result`; remove `stream` for a function that returns one response"
 )]
-pub trait ReturnsStream {}
+pub trait DeclaredStream: Sized {
+    /// The stream's item.
+    type Item;
 
-impl<S: Stream + ?Sized> ReturnsStream for S {}
-
-/// Type-check that `value` is a stream (see [`ReturnsStream`]).
-#[inline]
-pub fn assert_stream<S: ReturnsStream>(value: &S) -> &S {
-    value
+    /// `self` wrapped by [`instrument_stream`], boxed again as `Self`.
+    fn __llm_instrument<C>(
+        self,
+        span: Span,
+        started: Instant,
+        usage: StreamUsage,
+        on_item: C,
+    ) -> Self
+    where
+        C: FnMut(&Self::Item) -> ChunkReport + Send + Sync + 'static;
 }
+
+macro_rules! declared_stream {
+    ($($bounds:tt)*) => {
+        impl<'a, T: 'a> DeclaredStream for Pin<Box<dyn Stream<Item = T> $($bounds)* + 'a>> {
+            type Item = T;
+
+            fn __llm_instrument<C>(
+                self,
+                span: Span,
+                started: Instant,
+                usage: StreamUsage,
+                on_item: C,
+            ) -> Self
+            where
+                C: FnMut(&T) -> ChunkReport + Send + Sync + 'static,
+            {
+                Box::pin(instrument_stream(self, span, started, usage, on_item))
+            }
+        }
+    };
+}
+
+declared_stream!();
+declared_stream!(+ Send);
+declared_stream!(+ Send + Sync);
