@@ -70,7 +70,9 @@ pub fn set_chunk_intervals(span: &tracing::Span, intervals: Vec<f32>) {
         let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
             return;
         };
-        let Some(span) = registry.span(id) else { return };
+        let Some(span) = registry.span(id) else {
+            return;
+        };
         let mut ext = span.extensions_mut();
         if let Some(state) = ext.get_mut::<SpanState>() {
             state.chunk_intervals = intervals.take().unwrap_or_default();

@@ -108,9 +108,9 @@ pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const USER_ID: &str = "user.id";
 
-/// An agent turn's inference count.
+/// An agent turn's or workflow's inference count (the inferences below it, at any depth).
 pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";
-/// An agent turn's tool-call count.
+/// An agent turn's or workflow's tool-call count (the tool calls below it, at any depth).
 pub const TOOL_CALLS: &str = "llm_telemetry.tool_calls";
 
 /// The usage recorded on an inference span, if any: `None` unless the input or the
