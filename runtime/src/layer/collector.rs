@@ -21,7 +21,8 @@ use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::semconv::{
-    usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
+    guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, USAGE_INPUT_TOKENS,
+    USAGE_OUTPUT_TOKENS,
 };
 use crate::model::span::SpanRecord;
 use crate::model::suppress::suppressed;
@@ -217,6 +218,9 @@ where
         // Spans that yield metric points go to the metric sinks too.
         self.pipeline.send(match record.category {
             SpanCategory::Inference => Telemetry::Inference(record),
+            SpanCategory::Guardrail if guardrail_violated(&record.attributes) => {
+                Telemetry::Guardrail(record)
+            }
             _ => Telemetry::Span(record),
         });
     }

@@ -1,6 +1,7 @@
 //! The layer with real sinks behind it: spans built the way the macros build them
 //! (`gen_ai.operation.name` and the fields they record), written through the pipeline to a
-//! SQLite file and the Prometheus registry. Totals of nested workflows and turns.
+//! SQLite file and the Prometheus registry. Totals of nested workflows and turns, what each
+//! category hands the metric sinks, and a stream's chunk intervals.
 
 use std::path::Path;
 
@@ -8,6 +9,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 use tracing::field::Empty;
 
+use super::lookups::set_chunk_intervals;
 use crate::config::{SinkKind, TelemetryConfig};
 use crate::TelemetryGuard;
 
@@ -118,4 +120,146 @@ fn nested_aggregates_count_everything_below_them_once() {
         )
         .unwrap();
     assert_eq!(inference_tokens, 116);
+}
+
+#[test]
+fn streams_guardrails_and_unknown_operations_reach_the_metric_sinks_as_they_should() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let guard = telemetry(&db);
+    // A streamed chat, as the stream wrapper leaves it.
+    let stream = tracing::info_span!(
+        "chat",
+        gen_ai.operation.name = "chat",
+        gen_ai.provider.name = "ollama",
+        gen_ai.request.model = "m",
+        gen_ai.request.stream = true,
+        gen_ai.response.time_to_first_chunk = Empty,
+        llm_telemetry.stream.chunks = Empty,
+        gen_ai.usage.input_tokens = 8u64,
+        gen_ai.usage.output_tokens = 3u64,
+    );
+    stream.record("gen_ai.response.time_to_first_chunk", 0.25);
+    stream.record("llm_telemetry.stream.chunks", 3u64);
+    set_chunk_intervals(&stream, vec![0.05, 0.5]);
+    drop(stream);
+    // A chat that was not streamed: neither stream histogram.
+    chat(1, 1);
+    let guardrail = |name: &'static str, violated: bool, level: &str| {
+        let span = tracing::info_span!(
+            "apply_guardrail",
+            otel.name = name,
+            gen_ai.operation.name = "apply_guardrail",
+            llm_telemetry.guardrail.shield_id = "llama-guard",
+            llm_telemetry.guardrail.violated = Empty,
+            llm_telemetry.guardrail.violation.level = Empty,
+            otel.status_code = Empty,
+        );
+        span.record("llm_telemetry.guardrail.violated", violated);
+        // A violation is an outcome, not an error.
+        span.record("otel.status_code", "ok");
+        if violated {
+            span.record("llm_telemetry.guardrail.violation.level", level);
+        }
+    };
+    guardrail("apply_guardrail a", true, "warn");
+    guardrail("apply_guardrail b", true, "warn");
+    guardrail("apply_guardrail c", true, "error");
+    guardrail("apply_guardrail d", false, "");
+    // A user's span with an operation of its own: no inference metrics.
+    let _ = tracing::info_span!("rerank", gen_ai.operation.name = "rerank_my_way");
+
+    let text = guard.prometheus_text().expect("the prometheus sink is on");
+    let has = |line: &str| text.lines().any(|l| l == line);
+    let ttfc = "gen_ai_client_operation_time_to_first_chunk_seconds";
+    let per_chunk = "gen_ai_client_operation_time_per_output_chunk_seconds";
+    let labels = "gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"ollama\",\
+                  gen_ai_request_model=\"m\"";
+    assert!(has(&format!("{ttfc}_count{{{labels}}} 1")), "{text}");
+    assert!(has(&format!("{ttfc}_sum{{{labels}}} 0.25")), "{text}");
+    assert!(has(&format!("{per_chunk}_count{{{labels}}} 2")), "{text}");
+    // Semantic-convention buckets: 0.05 in (0.04, 0.08], 0.5 in (0.32, 0.64].
+    assert!(
+        has(&format!("{per_chunk}_bucket{{le=\"0.04\",{labels}}} 0")),
+        "{text}"
+    );
+    assert!(
+        has(&format!("{per_chunk}_bucket{{le=\"0.08\",{labels}}} 1")),
+        "{text}"
+    );
+    assert!(
+        has(&format!("{per_chunk}_bucket{{le=\"0.64\",{labels}}} 2")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("# UNIT {ttfc} seconds")), "{text}");
+    let violations = "llama_stack_guardrail_violations_total";
+    assert!(
+        has(&format!(
+            "{violations}{{shield=\"llama-guard\",level=\"warn\"}} 2"
+        )),
+        "{text}"
+    );
+    assert!(
+        has(&format!(
+            "{violations}{{shield=\"llama-guard\",level=\"error\"}} 1"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(&format!("{violations}{{")).count(),
+        2,
+        "{text}"
+    );
+    // Two chats measured, the user's span not.
+    assert!(
+        has(&format!(
+            "gen_ai_client_operation_duration_seconds_count{{{labels}}} 2"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("rerank_my_way"), "{text}");
+
+    // The same points in the store's `metrics` table.
+    assert!(guard.flush());
+    let conn = Connection::open(&db).unwrap();
+    let metric = |name: &str| -> (f64, i64) {
+        conn.query_row(
+            "SELECT sum(value), sum(count) FROM metrics WHERE name = ?1",
+            [name],
+            |r| {
+                Ok((
+                    r.get::<_, Option<f64>>(0)?.unwrap_or(0.0),
+                    r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                ))
+            },
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        metric("gen_ai.client.operation.time_to_first_chunk"),
+        (0.25, 1)
+    );
+    let (sum, n) = metric("gen_ai.client.operation.time_per_output_chunk");
+    assert!((sum - 0.55).abs() < 1e-6 && n == 2, "{sum} {n}");
+    assert_eq!(metric("llama_stack.guardrail_violations"), (3.0, 3));
+    let unit: String = conn
+        .query_row(
+            "SELECT unit FROM metrics WHERE name = 'llama_stack.guardrail_violations'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unit, "{violation}");
+    assert_eq!(metric("gen_ai.client.operation.duration").1, 2);
+    let ok: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM spans WHERE category = 'guardrail' AND status = 'ok'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ok, 4);
+    let (rerank, category) = stored(&conn, "rerank");
+    assert_eq!(category, "other");
+    assert!(rerank.contains_key("gen_ai.operation.name"));
 }

@@ -178,7 +178,7 @@ impl BatchWriter for ConsoleWriter {
         let mut text = String::new();
         for item in batch {
             match item {
-                Telemetry::Span(span) | Telemetry::Inference(span) => {
+                Telemetry::Span(span) | Telemetry::Inference(span) | Telemetry::Guardrail(span) => {
                     let derived = item.derived_events(&self.metrics);
                     self.span_line(span, &derived);
                     text.push_str(&self.line);
