@@ -63,7 +63,6 @@ pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
 /// `gen_ai.response.time_to_first_chunk`: seconds from the call to a stream's first item.
 pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 /// The number of items a streamed inference yielded (no GenAI convention counts them).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const STREAM_CHUNKS: &str = "llm_telemetry.stream.chunks";
 
 /// `gen_ai.data_source.id`: what a retrieval searched (an index, a vector store).
@@ -79,7 +78,6 @@ pub const RETRIEVAL_QUERY: &str = "gen_ai.retrieval.query.text";
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
 /// How many documents a retrieval returned (no GenAI convention counts them).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const RETRIEVAL_DOCUMENT_COUNT: &str = "llm_telemetry.retrieval.document_count";
 /// `gen_ai.embeddings.dimension.count`: the dimension of the embeddings returned.
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
