@@ -58,6 +58,12 @@ fn stored(conn: &Connection, name: &str) -> (serde_json::Map<String, Value>, Str
     }
 }
 
+/// The one value `sql` selects.
+fn value<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> T {
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 fn totals(attrs: &serde_json::Map<String, Value>) -> [u64; 4] {
     [
         "gen_ai.usage.input_tokens",
@@ -111,14 +117,11 @@ fn nested_aggregates_count_everything_below_them_once() {
     assert_eq!(totals(&stored(&conn, "alone").0), [5, 5, 1, 0]);
     assert_eq!(stored(&conn, "retrieval docs").1, "retrieval");
     // The trace's tokens still count each inference once.
-    let inference_tokens: i64 = conn
-        .query_row(
-            "SELECT sum(json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"')) \
-             FROM spans WHERE category = 'inference'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let inference_tokens: i64 = value(
+        &conn,
+        "SELECT sum(json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"')) \
+         FROM spans WHERE category = 'inference'",
+    );
     assert_eq!(inference_tokens, 116);
 }
 
@@ -242,22 +245,16 @@ fn streams_guardrails_and_unknown_operations_reach_the_metric_sinks_as_they_shou
     let (sum, n) = metric("gen_ai.client.operation.time_per_output_chunk");
     assert!((sum - 0.55).abs() < 1e-6 && n == 2, "{sum} {n}");
     assert_eq!(metric("llama_stack.guardrail_violations"), (3.0, 3));
-    let unit: String = conn
-        .query_row(
-            "SELECT unit FROM metrics WHERE name = 'llama_stack.guardrail_violations'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let unit: String = value(
+        &conn,
+        "SELECT unit FROM metrics WHERE name = 'llama_stack.guardrail_violations'",
+    );
     assert_eq!(unit, "{violation}");
     assert_eq!(metric("gen_ai.client.operation.duration").1, 2);
-    let ok: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM spans WHERE category = 'guardrail' AND status = 'ok'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let ok: i64 = value(
+        &conn,
+        "SELECT count(*) FROM spans WHERE category = 'guardrail' AND status = 'ok'",
+    );
     assert_eq!(ok, 4);
     let (rerank, category) = stored(&conn, "rerank");
     assert_eq!(category, "other");
