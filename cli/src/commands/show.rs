@@ -1,5 +1,6 @@
-//! `llm-trace show`: one trace as a tree of spans, each with its duration, tokens and
-//! status, its error message, its logs and (with `--attributes`) its attributes.
+//! `llm-trace show`: one trace as a tree of spans, each with its duration, tokens (an
+//! inference's, or a turn's or workflow's totals), what a stream, retrieval or guardrail
+//! did, and status, its error message, its logs and (with `--attributes`) its attributes.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -45,6 +46,49 @@ fn summary<W: Write>(ui: &mut Ui<W>, trace: &Trace) -> Result<(), Error> {
         ui.status(&trace.status)
     )?;
     Ok(())
+}
+
+/// What a span did, beside its duration: tokens (`120→30 tok`), a stream's time to first
+/// chunk and chunk count (`ttfc=0.12s chunks=42`), a retrieval's document count (`docs=3`),
+/// a guardrail's outcome (`violation=warn`, or `violation=ok`).
+fn span_facts(s: &Span) -> Vec<String> {
+    let mut facts = Vec::new();
+    if let (Some(input), Some(output)) = (
+        s.attr_u64("gen_ai.usage.input_tokens"),
+        s.attr_u64("gen_ai.usage.output_tokens"),
+    ) {
+        facts.push(format!("{input}→{output} tok"));
+    }
+    let ttfc = s
+        .attributes
+        .get("gen_ai.response.time_to_first_chunk")
+        .and_then(Value::as_f64);
+    let stream: Vec<String> = [
+        ttfc.map(|t| format!("ttfc={t:.2}s")),
+        s.attr_u64("llm_telemetry.stream.chunks")
+            .map(|n| format!("chunks={n}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !stream.is_empty() {
+        facts.push(stream.join(" "));
+    }
+    if let Some(n) = s.attr_u64("llm_telemetry.retrieval.document_count") {
+        facts.push(format!("docs={n}"));
+    }
+    // A guardrail that failed has no outcome: its error says what happened.
+    if s.category.as_deref() == Some("guardrail") && s.status != "error" {
+        let violated =
+            s.attributes.get("llm_telemetry.guardrail.violated") == Some(&Value::Bool(true));
+        let level = s.attr_str("llm_telemetry.guardrail.violation.level");
+        facts.push(match (violated, level) {
+            (false, _) => "violation=ok".to_owned(),
+            (true, Some(level)) => format!("violation={}", fit(&one_line(level), 20)),
+            (true, None) => "violation=yes".to_owned(),
+        });
+    }
+    facts
 }
 
 /// A trace's spans as a tree, with each span's logs.
@@ -144,12 +188,7 @@ impl<'a> Tree<'a> {
         let s = &self.spans[i];
         let branch = if last { "└─ " } else { "├─ " };
         let mut facts = vec![duration(s.duration_ms.unwrap_or(0.0))];
-        if let (Some(input), Some(output)) = (
-            s.attr_u64("gen_ai.usage.input_tokens"),
-            s.attr_u64("gen_ai.usage.output_tokens"),
-        ) {
-            facts.push(format!("{input}→{output} tok"));
-        }
+        facts.extend(span_facts(s));
         let head = format!("{prefix}{branch}");
         let tail = format!("  {}  ", facts.join("  "));
         let room = ui
@@ -193,5 +232,74 @@ impl<'a> Tree<'a> {
             ui.line(line.trim_end(), Style::Plain)?;
         }
         self.write_level(ui, kids, &inner, seen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(category: &str, status: &str, attributes: Value) -> Span {
+        serde_json::from_value(json!({
+            "span_id": "00f067aa0ba902b7",
+            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "parent_span_id": null,
+            "name": "x",
+            "kind": "internal",
+            "status": status,
+            "status_message": null,
+            "category": category,
+            "service_name": "svc",
+            "start_time": "2026-01-01 00:00:00.000000",
+            "end_time": "2026-01-01 00:00:01.000000",
+            "duration_ms": 1000.0,
+            "attributes": attributes,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn facts_of_streams_retrievals_guardrails_and_workflows() {
+        let stream = span(
+            "inference",
+            "ok",
+            json!({
+                "gen_ai.usage.input_tokens": 80,
+                "gen_ai.usage.output_tokens": 42,
+                "gen_ai.response.time_to_first_chunk": 0.1234,
+                "llm_telemetry.stream.chunks": 42,
+            }),
+        );
+        assert_eq!(span_facts(&stream), ["80→42 tok", "ttfc=0.12s chunks=42"]);
+        let retrieval = span(
+            "retrieval",
+            "ok",
+            json!({"llm_telemetry.retrieval.document_count": 3}),
+        );
+        assert_eq!(span_facts(&retrieval), ["docs=3"]);
+        let violated = span(
+            "guardrail",
+            "ok",
+            json!({
+                "llm_telemetry.guardrail.violated": true,
+                "llm_telemetry.guardrail.violation.level": "warn",
+            }),
+        );
+        assert_eq!(span_facts(&violated), ["violation=warn"]);
+        let passed = span(
+            "guardrail",
+            "ok",
+            json!({"llm_telemetry.guardrail.violated": false}),
+        );
+        assert_eq!(span_facts(&passed), ["violation=ok"]);
+        let failed = span("guardrail", "error", json!({}));
+        assert!(span_facts(&failed).is_empty());
+        let workflow = span(
+            "workflow",
+            "ok",
+            json!({"gen_ai.usage.input_tokens": 300, "gen_ai.usage.output_tokens": 90}),
+        );
+        assert_eq!(span_facts(&workflow), ["300→90 tok"]);
+        assert!(span_facts(&span("other", "ok", json!({}))).is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! [`SpanCollector`]: the layer's callbacks. A span opening gets its W3C ids (from its
 //! parent, a remote parent carrier, or fresh) and its [`SpanState`]; field records and
 //! events fill the state; a span closing becomes one [`SpanRecord`] sent to the pipeline —
-//! an inference's tokens and an agent turn's child counts added to the nearest turn first.
+//! an inference's tokens and a tool's call added to the nearest aggregate (agent turn or
+//! workflow) first, and an aggregate's totals to the nearest aggregate above it.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -20,7 +21,8 @@ use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::semconv::{
-    usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
+    guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, USAGE_INPUT_TOKENS,
+    USAGE_OUTPUT_TOKENS,
 };
 use crate::model::span::SpanRecord;
 use crate::model::suppress::suppressed;
@@ -163,46 +165,35 @@ where
         {
             state.status = SpanStatus::Error;
         }
-        let mut inference = false;
         match state.category {
-            SpanCategory::AgentTurn => {
-                let u = state.children_usage;
-                let attrs = &mut state.attributes;
-                set_attr(attrs, USAGE_INPUT_TOKENS, AttrValue::U64(u.prompt_tokens));
-                set_attr(
-                    attrs,
-                    USAGE_OUTPUT_TOKENS,
-                    AttrValue::U64(u.completion_tokens),
+            SpanCategory::AgentTurn | SpanCategory::Workflow => {
+                write_totals(&mut state);
+                // Everything below this aggregate counts in the next one up too: added once,
+                // as a whole, so that each inference counts once per aggregate above it.
+                let (usage, inferences, tools) = (
+                    state.children_usage,
+                    state.inference_calls,
+                    state.tool_calls,
                 );
-                set_attr(
-                    attrs,
-                    INFERENCE_CALLS,
-                    AttrValue::U64(state.inference_calls),
-                );
-                set_attr(attrs, TOOL_CALLS, AttrValue::U64(state.tool_calls));
+                with_nearest_aggregate(&span, |a| {
+                    a.children_usage.add(&usage);
+                    a.inference_calls += inferences;
+                    a.tool_calls += tools;
+                });
             }
             SpanCategory::Inference => {
                 // The metric points and the token `MetricEvent`s are derived from the
                 // record by the sinks that want them, on their own threads.
-                inference = true;
-                if let Some(turn) = nearest_agent_turn(&span) {
-                    let mut ext = turn.extensions_mut();
-                    if let Some(t) = ext.get_mut::<SpanState>() {
-                        if let Some(u) = usage_of(&state.attributes) {
-                            t.children_usage.add(&u);
-                        }
-                        t.inference_calls += 1;
+                let usage = usage_of(&state.attributes);
+                with_nearest_aggregate(&span, |a| {
+                    if let Some(u) = usage {
+                        a.children_usage.add(&u);
                     }
-                }
+                    a.inference_calls += 1;
+                });
             }
-            SpanCategory::Tool => {
-                if let Some(turn) = nearest_agent_turn(&span) {
-                    if let Some(t) = turn.extensions_mut().get_mut::<SpanState>() {
-                        t.tool_calls += 1;
-                    }
-                }
-            }
-            SpanCategory::Other => {}
+            SpanCategory::Tool => with_nearest_aggregate(&span, |a| a.tool_calls += 1),
+            SpanCategory::Retrieval | SpanCategory::Guardrail | SpanCategory::Other => {}
         }
         let record = SpanRecord {
             trace_id: state.trace_id,
@@ -224,15 +215,39 @@ where
             service_name: self.service_name.clone(),
         };
         let record = Arc::new(record);
-        self.pipeline.send(if inference {
-            Telemetry::Inference(record)
-        } else {
-            Telemetry::Span(record)
+        // Spans that yield metric points go to the metric sinks too.
+        self.pipeline.send(match record.category {
+            SpanCategory::Inference => Telemetry::Inference(record),
+            SpanCategory::Guardrail if guardrail_violated(&record.attributes) => {
+                Telemetry::Guardrail(record)
+            }
+            _ => Telemetry::Span(record),
         });
     }
 }
 
-fn nearest_agent_turn<'a, S>(span: &SpanRef<'a, S>) -> Option<SpanRef<'a, S>>
+/// An aggregate's totals, written on it as it closes (under the keys turns have used so
+/// far: `gen_ai.usage.input_tokens` / `output_tokens`, `llm_telemetry.inference_calls` /
+/// `tool_calls`).
+fn write_totals(state: &mut SpanState) {
+    let u = state.children_usage;
+    let attrs = &mut state.attributes;
+    set_attr(attrs, USAGE_INPUT_TOKENS, AttrValue::U64(u.prompt_tokens));
+    set_attr(
+        attrs,
+        USAGE_OUTPUT_TOKENS,
+        AttrValue::U64(u.completion_tokens),
+    );
+    set_attr(
+        attrs,
+        INFERENCE_CALLS,
+        AttrValue::U64(state.inference_calls),
+    );
+    set_attr(attrs, TOOL_CALLS, AttrValue::U64(state.tool_calls));
+}
+
+/// Run `add` on the state of the nearest open agent turn or workflow above `span`, if any.
+fn with_nearest_aggregate<'a, S>(span: &SpanRef<'a, S>, add: impl FnOnce(&mut SpanState))
 where
     S: Subscriber + for<'l> LookupSpan<'l>,
 {
@@ -240,16 +255,19 @@ where
     // itself up again).
     let mut next = span.parent();
     while let Some(s) = next {
-        let is_turn = s
+        // Looked at under the read lock; only the aggregate found is locked for writing.
+        let is_aggregate = s
             .extensions()
             .get::<SpanState>()
-            .is_some_and(|st| st.category == SpanCategory::AgentTurn);
-        if is_turn {
-            return Some(s);
+            .is_some_and(|st| st.category.is_aggregate());
+        if is_aggregate {
+            if let Some(state) = s.extensions_mut().get_mut::<SpanState>() {
+                add(state);
+            }
+            return;
         }
         next = s.parent();
     }
-    None
 }
 
 fn remote_ids(attrs: &Attributes) -> Option<(TraceId, SpanId)> {

@@ -15,6 +15,9 @@ pub mod lookups;
 pub mod state;
 pub mod visitors;
 
+#[cfg(all(test, feature = "sqlite", feature = "prometheus"))]
+mod tests;
+
 use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
@@ -138,8 +141,8 @@ where
     fn on_exit(&self, _id: &Id, _ctx: Context<'_, S>) {}
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         // As `on_record`: a span without `SpanState` is not the collector's. The
-        // collector's walk up to the nearest agent turn also passes spans the filter
-        // left out, but they have no `SpanState` either, so it finds the same turn.
+        // collector's walk up to the nearest agent turn or workflow also passes spans the
+        // filter left out, but they have no `SpanState` either, so it finds the same one.
         let collector = self.inner.inner();
         if collector.enabled {
             collector.on_close(id, ctx)

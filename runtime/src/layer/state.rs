@@ -25,7 +25,8 @@ pub struct SpanState {
     pub status_message: Option<String>,
     pub attributes: Attributes,
     pub events: Vec<LogRecord>,
-    // Agent turns: what their inferences and tools reported.
+    // Agent turns and workflows: what the inferences and tools below them reported
+    // (through nested aggregates too).
     pub children_usage: Usage,
     pub inference_calls: u64,
     pub tool_calls: u64,

@@ -1,29 +1,36 @@
 //! [`InferenceMetrics`]: the metric points of one finished inference span — llama-stack's
-//! token counters and the GenAI semantic-convention histograms — derived from the span
-//! record on the sink's thread that wants them.
+//! token counters and the GenAI semantic-convention histograms, a stream's time to first
+//! chunk and time per output chunk ([`stream_points`]) — derived from the span record on the
+//! sink's thread that wants them.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use super::instruments::{
-    llama_stack_counters, OPERATION_DURATION, SECONDS_UNIT, TOKEN_UNIT, TOKEN_USAGE,
+    guardrail_violations, llama_stack_counters, OPERATION_DURATION,
+    OPERATION_TIME_PER_OUTPUT_CHUNK, OPERATION_TIME_TO_FIRST_CHUNK, SECONDS_UNIT, TOKEN_UNIT,
+    TOKEN_USAGE,
 };
 use crate::model::attr::{attr, AttrStr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::metric::MetricRecord;
 use crate::model::semconv::{
-    usage_of, ERROR_TYPE, OPERATION_NAME, PROVIDER_NAME, REQUEST_MODEL, RESPONSE_MODEL, TOKEN_TYPE,
+    usage_of, ERROR_TYPE, OPERATION_NAME, PROVIDER_NAME, REQUEST_MODEL, RESPONSE_MODEL,
+    TIME_TO_FIRST_CHUNK, TOKEN_TYPE,
 };
 use crate::model::span::SpanRecord;
 use crate::model::usage::Usage;
 use crate::model::vocab::Instrument;
 
-/// Builds the measurements of one finished inference span.
+/// Builds the measurements of one finished inference span (and of a guardrail span that
+/// found a violation, [`InferenceMetrics::measure_guardrail`]), with the counter names of
+/// one namespace.
 #[derive(Debug)]
 pub struct InferenceMetrics {
     pub(super) prompt_tokens: &'static str,
     pub(super) completion_tokens: &'static str,
     pub(super) total_tokens: &'static str,
+    pub(super) guardrail_violations: &'static str,
 }
 
 /// `name`, leaked once per distinct name, so that every point borrows its instrument name
@@ -51,12 +58,21 @@ impl InferenceMetrics {
             prompt_tokens: intern(prompt),
             completion_tokens: intern(completion),
             total_tokens: intern(total),
+            guardrail_violations: intern(guardrail_violations(namespace)),
         }
     }
 
-    /// The points of a finished inference span: the same as [`Self::measure`] with the
-    /// usage, duration and end time read from the record.
+    /// The points of a finished inference span: its [`Self::measure_call`] points, then a
+    /// stream's [`stream_points`].
     pub fn measure_span(&self, span: &SpanRecord) -> Vec<MetricRecord> {
+        let mut points = self.measure_call(span);
+        points.extend(stream_points(span));
+        points
+    }
+
+    /// The points every finished inference span has: those of [`Self::measure`] with the
+    /// usage, duration and end time read from the record.
+    pub fn measure_call(&self, span: &SpanRecord) -> Vec<MetricRecord> {
         self.measure(
             &span.attributes,
             usage_of(&span.attributes),
@@ -137,6 +153,36 @@ impl InferenceMetrics {
     }
 }
 
+/// A streamed inference's points: one `gen_ai.client.operation.time_to_first_chunk` when
+/// the span recorded `gen_ai.response.time_to_first_chunk`, then one
+/// `gen_ai.client.operation.time_per_output_chunk` per chunk interval, all labelled with the
+/// GenAI attributes but `error.type` (the conventions list none for these two). Nothing for
+/// an inference that was not streamed.
+pub fn stream_points(span: &SpanRecord) -> impl Iterator<Item = MetricRecord> + '_ {
+    let first = span.attr(TIME_TO_FIRST_CHUNK).and_then(AttrValue::as_f64);
+    let labels = if first.is_some() || !span.chunk_intervals.is_empty() {
+        stream_labels(&span.attributes)
+    } else {
+        Vec::new()
+    };
+    let point = move |name: &'static str, value: f64| MetricRecord {
+        name: Cow::Borrowed(name),
+        instrument: Instrument::Histogram,
+        unit: SECONDS_UNIT,
+        value,
+        attributes: labels.clone(),
+        timestamp: span.end_time,
+        trace_id: Some(span.trace_id),
+        span_id: Some(span.span_id),
+    };
+    let first = first.map(|v| point(OPERATION_TIME_TO_FIRST_CHUNK, v));
+    first.into_iter().chain(
+        span.chunk_intervals
+            .iter()
+            .map(move |&v| point(OPERATION_TIME_PER_OUTPUT_CHUNK, f64::from(v))),
+    )
+}
+
 fn text(attrs: &Attributes, key: &str) -> Option<AttrValue> {
     attr(attrs, key).map(|v| AttrValue::Str(AttrStr::format(format_args!("{v}"))))
 }
@@ -154,7 +200,8 @@ pub(super) fn llama_stack_labels(attrs: &Attributes) -> Attributes {
 }
 
 /// The span attributes an inference's labels are made of: the GenAI metric attributes
-/// (the llama-stack labels are two of them).
+/// (the llama-stack labels are two of them); `error.type` last, as the stream histograms
+/// take all but it.
 const LABEL_SOURCES: [&str; 5] = [
     OPERATION_NAME,
     PROVIDER_NAME,
@@ -165,9 +212,17 @@ const LABEL_SOURCES: [&str; 5] = [
 
 /// The GenAI metric attributes, copied from the span.
 fn genai_labels(attrs: &Attributes) -> Attributes {
-    LABEL_SOURCES
-        .into_iter()
-        .filter_map(|k| text(attrs, k).map(|v| (Cow::Borrowed(k), v)))
+    labels_from(attrs, &LABEL_SOURCES)
+}
+
+/// The GenAI metric attributes of the stream histograms: all but `error.type`.
+fn stream_labels(attrs: &Attributes) -> Attributes {
+    labels_from(attrs, &LABEL_SOURCES[..4])
+}
+
+fn labels_from(attrs: &Attributes, keys: &[&'static str]) -> Attributes {
+    keys.iter()
+        .filter_map(|&k| text(attrs, k).map(|v| (Cow::Borrowed(k), v)))
         .collect()
 }
 

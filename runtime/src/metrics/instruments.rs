@@ -7,11 +7,13 @@ pub const TOKEN_UNIT: &str = "{token}";
 pub const SECONDS_UNIT: &str = "s";
 /// The unit of request counts (UCUM annotation).
 pub const REQUEST_UNIT: &str = "{request}";
+/// The unit of guardrail violation counts (UCUM annotation).
+pub const VIOLATION_UNIT: &str = "{violation}";
 
-/// Whether a counter in `unit` counts whole things (tokens, requests): sinks keep it as
-/// an integer.
+/// Whether a counter in `unit` counts whole things (tokens, requests, violations): sinks
+/// keep it as an integer.
 pub fn is_whole_count(unit: &str) -> bool {
-    unit == TOKEN_UNIT || unit == REQUEST_UNIT
+    unit == TOKEN_UNIT || unit == REQUEST_UNIT || unit == VIOLATION_UNIT
 }
 
 /// `gen_ai.client.token.usage` bucket boundaries (semantic conventions): 1, 4, 16, ... 4^13.
@@ -35,6 +37,22 @@ pub const REQUEST_DURATION_BUCKETS: [f64; 14] = [
 pub const TOKEN_USAGE: &str = "gen_ai.client.token.usage";
 /// GenAI histogram of call duration.
 pub const OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+/// GenAI histogram of a stream's time to its first chunk, in seconds (buckets of
+/// [`OPERATION_DURATION_BUCKETS`]).
+pub const OPERATION_TIME_TO_FIRST_CHUNK: &str = "gen_ai.client.operation.time_to_first_chunk";
+/// GenAI histogram of the time between a stream's consecutive chunks, from the second on,
+/// in seconds (buckets of [`OPERATION_DURATION_BUCKETS`]).
+pub const OPERATION_TIME_PER_OUTPUT_CHUNK: &str = "gen_ai.client.operation.time_per_output_chunk";
+
+/// The name of the guardrail violation counter in namespace `ns`:
+/// `{ns}.guardrail_violations` (a counter in `{violation}`, labels `shield` and `level`),
+/// which Prometheus renders as `{ns}_guardrail_violations_total`.
+pub fn guardrail_violations(ns: &str) -> String {
+    format!("{ns}.{GUARDRAIL_VIOLATIONS}")
+}
+
+/// The last segment of the guardrail violation counter's name.
+const GUARDRAIL_VIOLATIONS: &str = "guardrail_violations";
 
 /// The names of the llama-stack token counters in namespace `ns`: prompt, completion and
 /// total (`{ns}.prompt_tokens`, `{ns}.completion_tokens`, `{ns}.tokens`).
@@ -83,7 +101,9 @@ const CONCURRENT_REQUESTS: &str = "concurrent_requests";
 pub fn histogram_buckets(name: &str, unit: &str) -> Option<&'static [f64]> {
     match name {
         TOKEN_USAGE => Some(&TOKEN_USAGE_BUCKETS),
-        OPERATION_DURATION => Some(&OPERATION_DURATION_BUCKETS),
+        OPERATION_DURATION | OPERATION_TIME_TO_FIRST_CHUNK | OPERATION_TIME_PER_OUTPUT_CHUNK => {
+            Some(&OPERATION_DURATION_BUCKETS)
+        }
         _ if name
             .rsplit_once('.')
             .is_some_and(|(_, last)| last == REQUEST_DURATION) =>
@@ -100,9 +120,16 @@ pub fn description(name: &str) -> String {
     let what = match name.rsplit_once('.').map_or(name, |(_, last)| last) {
         _ if name == TOKEN_USAGE => "Number of input and output tokens used per GenAI operation",
         _ if name == OPERATION_DURATION => "Duration of GenAI operations",
+        _ if name == OPERATION_TIME_TO_FIRST_CHUNK => {
+            "Time to receive the first chunk of a streamed GenAI response"
+        }
+        _ if name == OPERATION_TIME_PER_OUTPUT_CHUNK => {
+            "Time between consecutive chunks of a streamed GenAI response, after the first"
+        }
         "prompt_tokens" => "Prompt (input) tokens of inference calls",
         "completion_tokens" => "Completion (output) tokens of inference calls",
         "tokens" => "Total tokens (prompt + completion) of inference calls",
+        GUARDRAIL_VIOLATIONS => "Guardrail violations, by shield and violation level",
         REQUESTS => "HTTP requests served, by API and status code",
         REQUEST_DURATION => "Duration of HTTP requests, by API and status code",
         CONCURRENT_REQUESTS => "HTTP requests in flight, by API",

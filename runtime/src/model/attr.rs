@@ -45,6 +45,15 @@ impl AttrValue {
             _ => None,
         }
     }
+    /// The value as a float, when it is a number (seconds and the like).
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            AttrValue::F64(v) => Some(v),
+            AttrValue::U64(v) => Some(v as f64),
+            AttrValue::I64(v) => Some(v as f64),
+            _ => None,
+        }
+    }
     /// The value as a string slice, when it is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

@@ -1,11 +1,12 @@
 //! Every attribute name the runtime reads or writes, once: the OpenTelemetry GenAI
 //! semantic conventions (v1.41 names), the `otel.*` span conventions of `tracing`, and
-//! llm-telemetry's own keys — with the readers that interpret them ([`usage_of`]).
+//! llm-telemetry's own keys — with the readers that interpret them ([`usage_of`],
+//! [`guardrail_violated`]).
 //!
 //! The macros crate writes the same names into the spans it declares; `tests/macro_shapes.rs`
 //! checks that the two agree.
 
-use super::attr::{AttrValue, Attributes};
+use super::attr::{attr, AttrValue, Attributes};
 use super::usage::Usage;
 
 /// `gen_ai.operation.name`: `chat`, `execute_tool`, `invoke_agent`, ...
@@ -64,10 +65,8 @@ pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
 /// `gen_ai.response.time_to_first_chunk`: seconds from the call to a stream's first item.
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 /// The number of items a streamed inference yielded (no GenAI convention counts them).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const STREAM_CHUNKS: &str = "llm_telemetry.stream.chunks";
 
 /// `gen_ai.data_source.id`: what a retrieval searched (an index, a vector store).
@@ -83,20 +82,16 @@ pub const RETRIEVAL_QUERY: &str = "gen_ai.retrieval.query.text";
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
 /// How many documents a retrieval returned (no GenAI convention counts them).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const RETRIEVAL_DOCUMENT_COUNT: &str = "llm_telemetry.retrieval.document_count";
 /// `gen_ai.embeddings.dimension.count`: the dimension of the embeddings returned.
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const EMBEDDINGS_DIMENSION: &str = "gen_ai.embeddings.dimension.count";
 
 /// The shield (guardrail) that checked the content (llama-stack's `shield_id`).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const GUARDRAIL_SHIELD: &str = "llm_telemetry.guardrail.shield_id";
 /// Whether the shield found a violation (a boolean; a violation is not a span error).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const GUARDRAIL_VIOLATED: &str = "llm_telemetry.guardrail.violated";
 /// The violation's level: `info`, `warn` or `error` (llama-stack's `ViolationLevel`).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const GUARDRAIL_VIOLATION_LEVEL: &str = "llm_telemetry.guardrail.violation.level";
 /// The violation's message, as the shield gives it to the user.
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
@@ -106,10 +101,16 @@ pub const GUARDRAIL_VIOLATION_MESSAGE: &str = "llm_telemetry.guardrail.violation
 #[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 
-/// An agent turn's inference count.
+/// An agent turn's or workflow's inference count (the inferences below it, at any depth).
 pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";
-/// An agent turn's tool-call count.
+/// An agent turn's or workflow's tool-call count (the tool calls below it, at any depth).
 pub const TOOL_CALLS: &str = "llm_telemetry.tool_calls";
+
+/// Whether a guardrail span recorded a violation: [`GUARDRAIL_VIOLATED`] is `true` (a
+/// missing or non-boolean value is no violation).
+pub fn guardrail_violated(attrs: &Attributes) -> bool {
+    matches!(attr(attrs, GUARDRAIL_VIOLATED), Some(AttrValue::Bool(true)))
+}
 
 /// The usage recorded on an inference span, if any: `None` unless the input or the
 /// output count is present. The first attribute of a key counts, as in

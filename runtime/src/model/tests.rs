@@ -52,6 +52,44 @@ fn attr_str_behaves_as_a_string() {
 }
 
 #[test]
+fn operations_map_to_categories_and_unknown_ones_are_other() {
+    for (op, category) in [
+        ("chat", SpanCategory::Inference),
+        ("text_completion", SpanCategory::Inference),
+        ("embeddings", SpanCategory::Inference),
+        ("generate_content", SpanCategory::Inference),
+        ("invoke_agent", SpanCategory::AgentTurn),
+        ("create_agent", SpanCategory::AgentTurn),
+        ("execute_tool", SpanCategory::Tool),
+        ("retrieval", SpanCategory::Retrieval),
+        ("apply_guardrail", SpanCategory::Guardrail),
+        ("invoke_workflow", SpanCategory::Workflow),
+        // Not a GenAI operation: no inference metrics, no tokens added to a turn.
+        ("rerank_my_way", SpanCategory::Other),
+        ("", SpanCategory::Other),
+    ] {
+        assert_eq!(SpanCategory::from_operation(op), category, "{op}");
+    }
+    let aggregates: Vec<_> = [
+        SpanCategory::Inference,
+        SpanCategory::AgentTurn,
+        SpanCategory::Tool,
+        SpanCategory::Retrieval,
+        SpanCategory::Guardrail,
+        SpanCategory::Workflow,
+        SpanCategory::Other,
+    ]
+    .into_iter()
+    .filter(|c| c.is_aggregate())
+    .collect();
+    assert_eq!(
+        aggregates,
+        [SpanCategory::AgentTurn, SpanCategory::Workflow]
+    );
+    assert_eq!(SpanCategory::Guardrail.as_str(), "guardrail");
+}
+
+#[test]
 fn named_enums_parse_back_their_names_and_aliases() {
     for kind in [SpanKind::Internal, SpanKind::Client, SpanKind::Server] {
         assert_eq!(SpanKind::from_name(kind.as_str()), Some(kind));

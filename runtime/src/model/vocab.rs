@@ -39,19 +39,43 @@ named_enum! {
         AgentTurn = "agent_turn",
         /// `execute_tool`.
         Tool = "tool",
-        /// Any other span (a user's own `tracing` span).
+        /// `retrieval`: a search of a data source (an index, a vector store).
+        Retrieval = "retrieval",
+        /// `apply_guardrail`: a shield checking content.
+        Guardrail = "guardrail",
+        /// `invoke_workflow`: a multi-agent workflow, with totals like a turn.
+        Workflow = "workflow",
+        /// Any other span: a user's own `tracing` span, or one whose
+        /// `gen_ai.operation.name` is none of the above.
         Other = "other",
     }
 }
 
 impl SpanCategory {
     /// Classify a `gen_ai.operation.name` value.
+    ///
+    /// An operation the GenAI conventions do not name is [`SpanCategory::Other`], not an
+    /// inference: a user's span with its own operation name yields no inference metrics,
+    /// and its `gen_ai.usage.*` (if it records any) are not added to a turn's totals —
+    /// which would count them twice when they are already a total.
     pub fn from_operation(op: &str) -> Self {
         match op {
+            "chat" | "text_completion" | "embeddings" | "generate_content" => {
+                SpanCategory::Inference
+            }
             "invoke_agent" | "create_agent" => SpanCategory::AgentTurn,
             "execute_tool" => SpanCategory::Tool,
-            _ => SpanCategory::Inference,
+            "retrieval" => SpanCategory::Retrieval,
+            "apply_guardrail" => SpanCategory::Guardrail,
+            "invoke_workflow" => SpanCategory::Workflow,
+            _ => SpanCategory::Other,
         }
+    }
+
+    /// Whether spans of this category carry the totals of the work below them (tokens,
+    /// inference and tool calls): agent turns and workflows.
+    pub fn is_aggregate(self) -> bool {
+        matches!(self, SpanCategory::AgentTurn | SpanCategory::Workflow)
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Telemetry`]: the queue item, what flows from the layer to the sinks. An item is shared
 //! by every sink that takes it (the records are behind `Arc`s); whatever a sink derives from
-//! it (an inference's metric points and token events) it derives on its own thread.
+//! it (an inference's metric points and token events, a guardrail's violation count) it
+//! derives on its own thread.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -25,13 +26,19 @@ pub enum Telemetry {
     /// yields, which the metric sinks derive from it with their own [`InferenceMetrics`]
     /// ([`Telemetry::metrics`]), not the application's thread.
     Inference(Arc<SpanRecord>),
+    /// A finished guardrail span that recorded a violation: the span, and the
+    /// `{ns}.guardrail_violations` point the metric sinks derive from it (a guardrail that
+    /// found nothing travels as a plain [`Telemetry::Span`]).
+    Guardrail(Arc<SpanRecord>),
 }
 
 impl Telemetry {
     /// The span this item carries, if any.
     pub fn span(&self) -> Option<&Arc<SpanRecord>> {
         match self {
-            Telemetry::Span(span) | Telemetry::Inference(span) => Some(span),
+            Telemetry::Span(span) | Telemetry::Inference(span) | Telemetry::Guardrail(span) => {
+                Some(span)
+            }
             _ => None,
         }
     }
@@ -45,12 +52,13 @@ impl Telemetry {
         }
     }
 
-    /// The metric measurements this item carries, if any (an inference's are computed
-    /// from its span here, on the calling sink's thread).
+    /// The metric measurements this item carries, if any (an inference's and a guardrail's
+    /// are computed from its span here, on the calling sink's thread).
     pub fn metrics(&self, metrics: &InferenceMetrics) -> Option<Cow<'_, [MetricRecord]>> {
         match self {
             Telemetry::Metrics(points) => Some(Cow::Borrowed(points)),
             Telemetry::Inference(span) => Some(Cow::Owned(metrics.measure_span(span))),
+            Telemetry::Guardrail(span) => Some(Cow::Owned(metrics.measure_guardrail(span))),
             _ => None,
         }
     }

@@ -40,7 +40,7 @@ impl Accepts {
         metrics: false,
         logs: false,
     };
-    /// Metric exporters: an inference's metric points only.
+    /// Metric exporters: the metric points of inferences, guardrails and requests only.
     pub const METRICS: Accepts = Accepts {
         spans: false,
         metrics: true,
@@ -53,7 +53,7 @@ impl Accepts {
             Telemetry::Span(_) => self.spans,
             Telemetry::Metrics(_) => self.metrics,
             Telemetry::Log(_) => self.logs,
-            Telemetry::Inference(..) => self.spans || self.metrics,
+            Telemetry::Inference(..) | Telemetry::Guardrail(..) => self.spans || self.metrics,
         }
     }
 }

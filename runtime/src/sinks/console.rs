@@ -3,14 +3,27 @@
 //! ```text
 //! 03:14:56.123 chat llama3.2:3b  412.3ms ok  in=120 out=30  trace=4bf92f35
 //!   03:14:56.300 WARN retrying after timeout
+//! 03:14:57.020 chat llama3.2:3b  1.20s ok  in=80 out=42 ttfc=0.12s chunks=42  trace=4bf92f35
+//! 03:14:57.100 retrieval docs  35.0ms ok  docs=3  trace=4bf92f35
+//! 03:14:57.200 apply_guardrail llama-guard  80.1ms ok  violation=warn  trace=4bf92f35
+//! 03:14:58.000 invoke_workflow research  3.10s ok  in=300 out=90 tools=2  trace=4bf92f35
 //! ```
+//!
+//! The facts after the status: tokens (an inference's, or a turn's or workflow's totals)
+//! and tool calls; a stream's time to first chunk and chunk count; a retrieval's document
+//! count; a guardrail's outcome (`violation=LEVEL`, or `ok`).
 
 use std::io::Write;
 
 use crate::metrics::InferenceMetrics;
+use crate::model::attr::AttrValue;
 use crate::model::log::{LogBody, LogRecord};
+use crate::model::semconv::{
+    guardrail_violated, GUARDRAIL_VIOLATION_LEVEL, RETRIEVAL_DOCUMENT_COUNT, STREAM_CHUNKS,
+    TIME_TO_FIRST_CHUNK, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
+};
 use crate::model::span::SpanRecord;
-use crate::model::vocab::SpanStatus;
+use crate::model::vocab::{SpanCategory, SpanStatus};
 use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 
 /// Writes lines to a stream (stderr by default, so the application's stdout is its own).
@@ -61,27 +74,11 @@ impl ConsoleWriter {
             span.name,
             human_duration(span.duration_ms()),
         );
-        let input = span
-            .attr("gen_ai.usage.input_tokens")
-            .and_then(|v| v.as_u64());
-        let output = span
-            .attr("gen_ai.usage.output_tokens")
-            .and_then(|v| v.as_u64());
-        if input.is_some() || output.is_some() {
-            let _ = write!(
-                line,
-                "  in={} out={}",
-                input.unwrap_or(0),
-                output.unwrap_or(0)
-            );
-        }
-        if let Some(n) = span
-            .attr("llm_telemetry.tool_calls")
-            .and_then(|v| v.as_u64())
-        {
-            if n > 0 {
-                let _ = write!(line, " tools={n}");
-            }
+        let facts_at = line.len();
+        facts(line, span);
+        if line.len() > facts_at {
+            // Set off from the status by two spaces, from each other by one.
+            line.insert(facts_at, ' ');
         }
         if span.status == SpanStatus::Error {
             if let Some(t) = span.attr("error.type") {
@@ -115,6 +112,50 @@ impl ConsoleWriter {
             } else {
                 log_line(&mut self.line, event);
             }
+        }
+    }
+}
+
+/// What a span did, each fact as ` key=value`: tokens (an inference's, or a turn's or
+/// workflow's totals) and tool calls; a stream's time to first chunk and chunk count; a
+/// retrieval's document count; a guardrail's outcome.
+fn facts(line: &mut String, span: &SpanRecord) {
+    use std::fmt::Write as _;
+    let input = span.attr(USAGE_INPUT_TOKENS).and_then(AttrValue::as_u64);
+    let output = span.attr(USAGE_OUTPUT_TOKENS).and_then(AttrValue::as_u64);
+    if input.is_some() || output.is_some() {
+        let _ = write!(
+            line,
+            " in={} out={}",
+            input.unwrap_or(0),
+            output.unwrap_or(0)
+        );
+    }
+    if let Some(n) = span.attr(TOOL_CALLS).and_then(AttrValue::as_u64) {
+        if n > 0 {
+            let _ = write!(line, " tools={n}");
+        }
+    }
+    if let Some(ttfc) = span.attr(TIME_TO_FIRST_CHUNK).and_then(AttrValue::as_f64) {
+        let _ = write!(line, " ttfc={ttfc:.2}s");
+    }
+    if let Some(n) = span.attr(STREAM_CHUNKS).and_then(AttrValue::as_u64) {
+        let _ = write!(line, " chunks={n}");
+    }
+    if let Some(n) = span
+        .attr(RETRIEVAL_DOCUMENT_COUNT)
+        .and_then(AttrValue::as_u64)
+    {
+        let _ = write!(line, " docs={n}");
+    }
+    // A guardrail that failed has no outcome: its error says what happened.
+    if span.category == SpanCategory::Guardrail && span.status != SpanStatus::Error {
+        match span.attr(GUARDRAIL_VIOLATION_LEVEL) {
+            _ if !guardrail_violated(&span.attributes) => line.push_str(" violation=ok"),
+            Some(level) => {
+                let _ = write!(line, " violation={}", one_line(&level.to_string(), 20));
+            }
+            None => line.push_str(" violation=yes"),
         }
     }
 }
@@ -178,7 +219,7 @@ impl BatchWriter for ConsoleWriter {
         let mut text = String::new();
         for item in batch {
             match item {
-                Telemetry::Span(span) | Telemetry::Inference(span) => {
+                Telemetry::Span(span) | Telemetry::Inference(span) | Telemetry::Guardrail(span) => {
                     let derived = item.derived_events(&self.metrics);
                     self.span_line(span, &derived);
                     text.push_str(&self.line);
@@ -300,5 +341,86 @@ mod tests {
             "22:13:20.412 chat llama3.2:3b  412.0ms  error  in=120 out=30  Timeout: model unavailable  trace=4bf92f35"
         );
         assert_eq!(lines[1], "  22:13:20.000 WARN retrying");
+    }
+
+    #[test]
+    fn streams_retrievals_guardrails_and_workflows_show_what_they_did() {
+        let buf = Buf::default();
+        let mut w = ConsoleWriter::to(Box::new(buf.clone()));
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+            .parse::<TraceId>()
+            .unwrap();
+        let span = |name: &str, category, attrs: Vec<(&'static str, AttrValue)>| {
+            let span = SpanRecord {
+                trace_id: trace,
+                category,
+                start_time: start,
+                end_time: start + Duration::from_millis(120),
+                attributes: attrs
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Borrowed(k), v))
+                    .collect(),
+                ..SpanRecord::test(name)
+            };
+            Telemetry::Span(Arc::new(span))
+        };
+        let guardrail = |name, violated: bool| {
+            let mut attrs = vec![(
+                "llm_telemetry.guardrail.violated",
+                AttrValue::Bool(violated),
+            )];
+            if violated {
+                let level = AttrValue::Str("warn".into());
+                attrs.push(("llm_telemetry.guardrail.violation.level", level));
+            }
+            span(name, SpanCategory::Guardrail, attrs)
+        };
+        let batch = [
+            span(
+                "chat m",
+                SpanCategory::Inference,
+                vec![
+                    ("gen_ai.usage.input_tokens", AttrValue::U64(80)),
+                    ("gen_ai.usage.output_tokens", AttrValue::U64(42)),
+                    (
+                        "gen_ai.response.time_to_first_chunk",
+                        AttrValue::F64(0.1234),
+                    ),
+                    ("llm_telemetry.stream.chunks", AttrValue::U64(42)),
+                ],
+            ),
+            span(
+                "retrieval docs",
+                SpanCategory::Retrieval,
+                vec![("llm_telemetry.retrieval.document_count", AttrValue::U64(3))],
+            ),
+            guardrail("apply_guardrail a", true),
+            guardrail("apply_guardrail b", false),
+            span(
+                "invoke_workflow research",
+                SpanCategory::Workflow,
+                vec![
+                    ("gen_ai.usage.input_tokens", AttrValue::U64(300)),
+                    ("gen_ai.usage.output_tokens", AttrValue::U64(90)),
+                    ("llm_telemetry.inference_calls", AttrValue::U64(3)),
+                    ("llm_telemetry.tool_calls", AttrValue::U64(2)),
+                ],
+            ),
+            span("mine", SpanCategory::Other, vec![]),
+        ];
+        w.write_batch(&batch).unwrap();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let at = "22:13:20.120";
+        let tail = "120.0ms  ok";
+        let expected = [
+            format!("{at} chat m  {tail}  in=80 out=42 ttfc=0.12s chunks=42  trace=4bf92f35"),
+            format!("{at} retrieval docs  {tail}  docs=3  trace=4bf92f35"),
+            format!("{at} apply_guardrail a  {tail}  violation=warn  trace=4bf92f35"),
+            format!("{at} apply_guardrail b  {tail}  violation=ok  trace=4bf92f35"),
+            format!("{at} invoke_workflow research  {tail}  in=300 out=90 tools=2  trace=4bf92f35"),
+            format!("{at} mine  {tail}  trace=4bf92f35"),
+        ];
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
     }
 }

@@ -76,6 +76,11 @@ impl Batch {
                 }
                 match item {
                     Telemetry::Inference(span) => series.add_inference(inference_metrics, span)?,
+                    Telemetry::Guardrail(span) => {
+                        for point in inference_metrics.measure_guardrail(span) {
+                            series.add(&point)?;
+                        }
+                    }
                     Telemetry::Metrics(points) => {
                         for point in points.iter() {
                             series.add(point)?;

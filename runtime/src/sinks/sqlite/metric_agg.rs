@@ -75,6 +75,17 @@ impl MetricSeriesAgg {
         metrics: &InferenceMetrics,
         span: &SpanRecord,
     ) -> Result<(), serde_json::Error> {
+        self.add_inference_fixed(metrics, span)?;
+        self.add_stream(span)
+    }
+
+    /// The points every inference has (tokens when known, duration): as `add` of each of
+    /// `metrics.measure_call(span)`.
+    fn add_inference_fixed(
+        &mut self,
+        metrics: &InferenceMetrics,
+        span: &SpanRecord,
+    ) -> Result<(), serde_json::Error> {
         let usage = crate::model::semconv::usage_of(&span.attributes);
         let (values, n) = crate::metrics::inference::point_values(
             usage,
@@ -101,7 +112,7 @@ impl MetricSeriesAgg {
             }
         }
         let mut rows = [0; 6];
-        for (i, point) in metrics.measure_span(span).iter().enumerate() {
+        for (i, point) in metrics.measure_call(span).iter().enumerate() {
             rows[i] = self.add(point)?;
         }
         self.last = Some(LastInference {
@@ -110,6 +121,23 @@ impl MetricSeriesAgg {
             sources: sources.map(|v| v.cloned()),
             rows,
         });
+        Ok(())
+    }
+
+    /// A streamed inference's time to first chunk and chunk intervals
+    /// ([`stream_points`](crate::metrics::inference::stream_points)). The intervals of one
+    /// span share their series (name, labels, second): the first is added as any point, the
+    /// others straight to its row, without encoding each one's key.
+    fn add_stream(&mut self, span: &SpanRecord) -> Result<(), serde_json::Error> {
+        let mut points = crate::metrics::inference::stream_points(span).peekable();
+        while let Some(point) = points.next() {
+            let row = self.add(&point)?;
+            while let Some(next) = points.next_if(|p| p.name == point.name) {
+                let row = &mut self.rows[row];
+                row.sum += next.value;
+                row.count += 1;
+            }
+        }
         Ok(())
     }
 

@@ -33,7 +33,7 @@ pub struct Span {
     pub status: String,
     /// The error message when `status` is `error`.
     pub status_message: Option<String>,
-    /// `inference`, `agent_turn`, `tool` or `other`.
+    /// `inference`, `agent_turn`, `tool`, `retrieval`, `guardrail`, `workflow` or `other`.
     pub category: Option<String>,
     /// `service.name` of the process that recorded it.
     pub service_name: Option<String>,

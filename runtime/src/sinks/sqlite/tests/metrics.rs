@@ -1,5 +1,5 @@
 //! Metric points: summed per series and second within a batch, and an inference's points
-//! summed on the fast path exactly as on the general one.
+//! (a stream's too) and a guardrail's summed on the fast path exactly as on the general one.
 
 use crate::model::time::sqlite_timestamp;
 
@@ -8,7 +8,8 @@ use super::*;
 #[test]
 fn inference_points_summed_per_series_as_the_general_path_sums_them() {
     // Consecutive inferences that share their series (the fast path) and ones that
-    // do not: another second, model, error, no usage, a number where text was.
+    // do not: another second, model, error, no usage, a number where text was; streamed
+    // ones, and guardrail violations between them.
     let metrics = inference_metrics();
     let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let mut items = Vec::new();
@@ -33,9 +34,32 @@ fn inference_points_summed_per_series_as_the_general_path_sums_them() {
         }
         let mut s = S::new(TraceId::random(), None, "chat a");
         s.attributes = attributes;
+        if i % 3 == 1 {
+            s.attributes.push((
+                "gen_ai.response.time_to_first_chunk",
+                AttrValue::F64(0.01 * i as f64),
+            ));
+            s.chunk_intervals = (0..i % 5).map(|k| 0.02 * (k + i) as f32).collect();
+        }
         s.start = base + Duration::from_millis(i * 150);
         s.ms = 40 + i;
         items.push(s.inference());
+        if i % 8 == 2 {
+            let mut g = S::new(TraceId::random(), None, "apply_guardrail shield");
+            g.attributes = vec![
+                (
+                    "llm_telemetry.guardrail.shield_id",
+                    AttrValue::Str("shield".into()),
+                ),
+                ("llm_telemetry.guardrail.violated", AttrValue::Bool(true)),
+                (
+                    "llm_telemetry.guardrail.violation.level",
+                    AttrValue::Str("warn".into()),
+                ),
+            ];
+            g.start = base + Duration::from_millis(i * 150);
+            items.push(g.guardrail());
+        }
     }
     let general: Vec<Telemetry> = items
         .iter()
@@ -66,6 +90,16 @@ fn inference_points_summed_per_series_as_the_general_path_sums_them() {
     };
     let fast = rows(&items, "fast.db");
     assert_eq!(fast, rows(&general, "general.db"));
+    for name in [
+        "gen_ai.client.operation.time_to_first_chunk",
+        "gen_ai.client.operation.time_per_output_chunk",
+        "llama_stack.guardrail_violations",
+    ] {
+        assert!(
+            fast.iter().any(|row| row.contains(name)),
+            "{name}: {fast:#?}"
+        );
+    }
     // Several series and seconds, and fewer rows than points.
     assert!(fast.len() > 12 && fast.len() < 200, "{}", fast.len());
 }

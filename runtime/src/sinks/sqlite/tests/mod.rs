@@ -65,6 +65,7 @@ struct S {
     category: SpanCategory,
     attributes: Vec<(&'static str, AttrValue)>,
     events: Vec<LogRecord>,
+    chunk_intervals: Vec<f32>,
     service: &'static str,
 }
 
@@ -82,6 +83,7 @@ impl S {
             category: SpanCategory::Other,
             attributes: Vec::new(),
             events: Vec::new(),
+            chunk_intervals: Vec::new(),
             service: "test-service",
         }
     }
@@ -102,6 +104,7 @@ impl S {
                 .map(|(k, v)| (Cow::Borrowed(*k), v.clone()))
                 .collect(),
             events: self.events.clone(),
+            chunk_intervals: self.chunk_intervals.clone(),
             service_name: Arc::from(self.service),
             ..SpanRecord::test(self.name)
         })
@@ -113,6 +116,11 @@ impl S {
     fn inference(mut self) -> Telemetry {
         self.category = SpanCategory::Inference;
         Telemetry::Inference(self.record())
+    }
+    /// The span as the layer sends a guardrail that found a violation.
+    fn guardrail(mut self) -> Telemetry {
+        self.category = SpanCategory::Guardrail;
+        Telemetry::Guardrail(self.record())
     }
 }
 
