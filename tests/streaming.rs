@@ -261,3 +261,30 @@ fn without_a_subscriber_the_stream_is_unchanged() {
     let text: String = items.iter().map(|c| c.text).collect();
     assert_eq!(text, "Hello!");
 }
+
+#[test]
+fn a_stream_yields_one_time_per_chunk_point_per_chunk_after_the_first() {
+    let guard = llm_telemetry::TelemetryConfig::builder()
+        .sinks([llm_telemetry::SinkKind::Prometheus])
+        .prometheus_addr("none")
+        .service_name("streaming-tests")
+        .build()
+        .init_local()
+        .unwrap();
+    assert_eq!(drain(final_totals()), 3);
+    assert_eq!(drain(deltas()), 3);
+    guard.flush();
+    let text = guard.prometheus_text().expect("prometheus sink");
+    let count = |metric: &str, model: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{metric}_count")) && l.contains(model))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {metric}_count for {model} in\n{text}"))
+    };
+    let ttfc = "gen_ai_client_operation_time_to_first_chunk_seconds";
+    let tpoc = "gen_ai_client_operation_time_per_output_chunk_seconds";
+    assert_eq!(count(ttfc, "gpt-test"), 1.0);
+    assert_eq!(count(tpoc, "gpt-test"), 2.0);
+    assert_eq!(count(tpoc, "delta-test"), 2.0);
+}
