@@ -288,3 +288,27 @@ fn a_stream_yields_one_time_per_chunk_point_per_chunk_after_the_first() {
     assert_eq!(count(tpoc, "gpt-test"), 2.0);
     assert_eq!(count(tpoc, "delta-test"), 2.0);
 }
+
+#[test]
+fn with_capture_on_the_chunks_are_the_output_and_off_nothing_is_kept() {
+    let store = TempStore::new();
+    let guard = llm_telemetry::TelemetryConfig::builder()
+        .sinks([llm_telemetry::SinkKind::Sqlite])
+        .sqlite_db_path(&store.path)
+        .capture_content(true)
+        .build()
+        .init_local()
+        .unwrap();
+    assert_eq!(drain(final_totals()), 3);
+    drop(guard);
+    let spans = store.spans();
+    let output = only(&spans)
+        .attr_str("gen_ai.output.messages")
+        .expect("captured output");
+    let chunks: Vec<String> = serde_json::from_str(output).expect("a JSON array");
+    assert_eq!(chunks.len(), 3);
+    assert!(chunks[0].contains("Hel"), "{chunks:?}");
+
+    let spans = stored(|| assert_eq!(drain(final_totals()), 3));
+    assert!(only(&spans).attr("gen_ai.output.messages").is_none());
+}

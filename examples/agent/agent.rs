@@ -8,6 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use futures_util::stream::{self, Stream, StreamExt};
 use llm_telemetry::{
     instrument_agent_turn, instrument_inference, instrument_tool, TokenUsage, Usage,
 };
@@ -172,6 +173,56 @@ pub async fn chat(model: &LocalModel, req: &ChatRequest) -> Result<ChatResponse,
     })
 }
 
+/// One chunk of a streamed answer: a word, and in the last chunk the usage (as OpenAI
+/// and Ollama report it).
+#[derive(Debug)]
+pub struct AnswerChunk {
+    pub text: String,
+    pub usage: Option<Usage>,
+}
+
+impl TokenUsage for AnswerChunk {
+    fn token_usage(&self) -> Option<Usage> {
+        self.usage
+    }
+}
+
+/// A streamed inference: connect (the prompt is checked), then stream the answer word by
+/// word. The span stays open until the last chunk; its usage comes from that chunk.
+#[instrument_inference(model = req.model, provider = "local")]
+pub async fn chat_stream(
+    model: &LocalModel,
+    req: &ChatRequest,
+) -> Result<impl Stream<Item = AnswerChunk> + Send + 'static, ModelError> {
+    let prompt_tokens: u64 = req
+        .messages
+        .iter()
+        .map(|m| count_tokens(&message_text(m)))
+        .sum();
+    if prompt_tokens > 4096 {
+        return Err(ModelError::ContextTooLong(prompt_tokens as usize));
+    }
+    let text = match LocalModel::decide(&req.messages) {
+        Reply::Answer(text) => text,
+        Reply::CallTool { name, argument } => format!("{name}({argument})"),
+    };
+    let completion_tokens = count_tokens(&text);
+    let words: Vec<String> = text.split_inclusive(' ').map(str::to_owned).collect();
+    let last = words.len().saturating_sub(1);
+    // Reading the prompt (prefill) before the first word.
+    tokio::time::sleep(model.per_token * prompt_tokens as u32).await;
+    let per_word = model.per_token * 2;
+    Ok(
+        stream::iter(words.into_iter().enumerate()).then(move |(i, word)| async move {
+            tokio::time::sleep(per_word).await;
+            AnswerChunk {
+                text: word,
+                usage: (i == last).then(|| Usage::new(prompt_tokens, completion_tokens)),
+            }
+        }),
+    )
+}
+
 /// A tool that fails for cities it does not know.
 #[instrument_tool(tool = "get_weather", call_id = call_id)]
 pub async fn get_weather(city: &str, call_id: &str) -> Result<String, ToolError> {
@@ -235,6 +286,16 @@ impl Agent {
                 model: self.model.name.clone(),
                 messages: messages.clone(),
             };
+            if matches!(messages.last(), Some(Message::ToolResult { .. })) {
+                // The answer that follows a tool result is streamed to the user.
+                let mut chunks =
+                    std::pin::pin!(chat_stream(&self.model, &req).await.map_err(AgentError)?);
+                let mut answer = String::new();
+                while let Some(chunk) = chunks.next().await {
+                    answer.push_str(&chunk.text);
+                }
+                return Ok(answer);
+            }
             let response = chat(&self.model, &req).await.map_err(AgentError)?;
             match response.reply {
                 Reply::Answer(text) => return Ok(text),

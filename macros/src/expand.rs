@@ -368,7 +368,11 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
     ) -> TokenStream {
         let p = &self.private;
         let Locals {
-            started, item, out, ..
+            started,
+            item,
+            out,
+            capture,
+            ..
         } = &self.locals;
         let Some((shape, settings)) = &self.stream else {
             return value.clone();
@@ -391,6 +395,12 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
                 #p::ChunkReport {
                     usage: #usage,
                     error: (&&&&#p::ChunkItem(#item)).__llm_chunk_error(),
+                    content: if #capture {
+                        use #p::{CaptureDebug as _, CaptureNone as _};
+                        (&&#p::Capture(#item)).__llm_debug().map(|d| ::std::format!("{d:?}"))
+                    } else {
+                        ::core::option::Option::None
+                    },
                 }
             }
         };

@@ -49,7 +49,7 @@ fn summary<W: Write>(ui: &mut Ui<W>, trace: &Trace) -> Result<(), Error> {
 }
 
 /// What a span did, beside its duration: tokens (`120→30 tok`), a stream's time to first
-/// chunk and chunk count (`ttfc=0.12s chunks=42`), a retrieval's document count (`docs=3`),
+/// chunk and chunk count (`ttfc=120.0ms chunks=42`), a retrieval's document count (`docs=3`),
 /// a guardrail's outcome (`violation=warn`, or `violation=ok`).
 fn span_facts(s: &Span) -> Vec<String> {
     let mut facts = Vec::new();
@@ -64,7 +64,7 @@ fn span_facts(s: &Span) -> Vec<String> {
         .get("gen_ai.response.time_to_first_chunk")
         .and_then(Value::as_f64);
     let stream: Vec<String> = [
-        ttfc.map(|t| format!("ttfc={t:.2}s")),
+        ttfc.map(|t| format!("ttfc={}", crate::format::duration(t * 1000.0))),
         s.attr_u64("llm_telemetry.stream.chunks")
             .map(|n| format!("chunks={n}")),
     ]
@@ -270,7 +270,7 @@ mod tests {
                 "llm_telemetry.stream.chunks": 42,
             }),
         );
-        assert_eq!(span_facts(&stream), ["80→42 tok", "ttfc=0.12s chunks=42"]);
+        assert_eq!(span_facts(&stream), ["80→42 tok", "ttfc=123.4ms chunks=42"]);
         let retrieval = span(
             "retrieval",
             "ok",

@@ -108,7 +108,7 @@ impl Default for ArgsJson {
 }
 
 /// Append `s` to `out` as a JSON string literal.
-fn push_json_string(out: &mut String, s: &str) {
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

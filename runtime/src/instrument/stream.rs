@@ -20,10 +20,11 @@ use std::time::Instant;
 use futures_core::Stream;
 use tracing::Span;
 
+use super::capture::push_json_string;
 use super::status::{record_cancelled, record_error, record_ok, record_panic, short_type_name};
 use super::usage::record_usage_on;
 use crate::layer::lookups::set_chunk_intervals;
-use crate::model::semconv::{STREAM_CHUNKS, TIME_TO_FIRST_CHUNK};
+use crate::model::semconv::{OUTPUT_MESSAGES, STREAM_CHUNKS, TIME_TO_FIRST_CHUNK};
 use crate::model::usage::Usage;
 
 /// How the usage reported by a stream's items adds up.
@@ -46,7 +47,13 @@ pub struct ChunkReport {
     pub usage: Option<Usage>,
     /// The item is an `Err`: its short type name and message.
     pub error: Option<ChunkError>,
+    /// The item's `Debug` text, when content capture is on.
+    pub content: Option<String>,
 }
+
+/// The most content a stream's `gen_ai.output.messages` keeps: later chunks are left
+/// out, and the array ends with a `"…"` marker.
+pub const STREAM_CONTENT_MAX_BYTES: usize = 64 * 1024;
 
 /// An `Err` item: `error.type` and `otel.status_message`.
 #[derive(Debug)]
@@ -83,6 +90,8 @@ where
             intervals: Vec::new(),
             usage: None,
             failed: false,
+            content: None,
+            content_full: false,
         }))
     };
     InstrumentedStream {
@@ -128,6 +137,10 @@ struct StreamState {
     intervals: Vec<f32>,
     usage: Option<Usage>,
     failed: bool,
+    // With content capture on: the items' `Debug` texts as a JSON array, unclosed.
+    content: Option<String>,
+    // The content reached its bound: the next items are left out.
+    content_full: bool,
 }
 
 impl StreamState {
@@ -151,6 +164,9 @@ impl StreamState {
                 }
             });
         }
+        if let Some(text) = report.content {
+            self.capture(&text);
+        }
         if let Some(error) = report.error {
             if !self.failed {
                 self.failed = true;
@@ -159,6 +175,25 @@ impl StreamState {
                     None => record_error(span, error.error_type, None),
                 }
             }
+        }
+    }
+}
+
+impl StreamState {
+    /// Append one item's text to the captured content, up to the bound.
+    fn capture(&mut self, text: &str) {
+        if self.content_full {
+            return;
+        }
+        let content = self.content.get_or_insert_with(|| String::from("["));
+        if content.len() > 1 {
+            content.push(',');
+        }
+        if content.len() + text.len() > STREAM_CONTENT_MAX_BYTES {
+            push_json_string(content, "…");
+            self.content_full = true;
+        } else {
+            push_json_string(content, text);
         }
     }
 }
@@ -195,6 +230,10 @@ fn finish(span: &Span, state: StreamState, end: End) {
         );
     }
     record_usage_on(span, state.usage);
+    if let Some(mut content) = state.content {
+        content.push(']');
+        span.record(OUTPUT_MESSAGES, content.as_str());
+    }
     if !state.failed {
         match end {
             End::Finished => record_ok(span),

@@ -35,11 +35,14 @@ pub const USAGE_CACHED_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
 /// `gen_ai.usage.reasoning.output_tokens`.
 pub const USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
 
+/// `gen_ai.output.messages`: what a model answered (content: capture only).
+pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+
 /// Attributes that hold prompts, completions, tool arguments or results: recorded only
 /// when content capture is on.
 pub const CONTENT_FIELDS: [&str; 6] = [
     "gen_ai.input.messages",
-    "gen_ai.output.messages",
+    OUTPUT_MESSAGES,
     "gen_ai.tool.call.arguments",
     "gen_ai.tool.call.result",
     RETRIEVAL_QUERY,

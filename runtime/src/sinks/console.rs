@@ -3,7 +3,7 @@
 //! ```text
 //! 03:14:56.123 chat llama3.2:3b  412.3ms ok  in=120 out=30  trace=4bf92f35
 //!   03:14:56.300 WARN retrying after timeout
-//! 03:14:57.020 chat llama3.2:3b  1.20s ok  in=80 out=42 ttfc=0.12s chunks=42  trace=4bf92f35
+//! 03:14:57.020 chat llama3.2:3b  1.20s ok  in=80 out=42 ttfc=120.0ms chunks=42  trace=4bf92f35
 //! 03:14:57.100 retrieval docs  35.0ms ok  docs=3  trace=4bf92f35
 //! 03:14:57.200 apply_guardrail llama-guard  80.1ms ok  violation=warn  trace=4bf92f35
 //! 03:14:58.000 invoke_workflow research  3.10s ok  in=300 out=90 tools=2  trace=4bf92f35
@@ -137,7 +137,7 @@ fn facts(line: &mut String, span: &SpanRecord) {
         }
     }
     if let Some(ttfc) = span.attr(TIME_TO_FIRST_CHUNK).and_then(AttrValue::as_f64) {
-        let _ = write!(line, " ttfc={ttfc:.2}s");
+        let _ = write!(line, " ttfc={}", human_duration(ttfc * 1000.0));
     }
     if let Some(n) = span.attr(STREAM_CHUNKS).and_then(AttrValue::as_u64) {
         let _ = write!(line, " chunks={n}");
@@ -414,7 +414,7 @@ mod tests {
         let at = "22:13:20.120";
         let tail = "120.0ms  ok";
         let expected = [
-            format!("{at} chat m  {tail}  in=80 out=42 ttfc=0.12s chunks=42  trace=4bf92f35"),
+            format!("{at} chat m  {tail}  in=80 out=42 ttfc=123.4ms chunks=42  trace=4bf92f35"),
             format!("{at} retrieval docs  {tail}  docs=3  trace=4bf92f35"),
             format!("{at} apply_guardrail a  {tail}  violation=warn  trace=4bf92f35"),
             format!("{at} apply_guardrail b  {tail}  violation=ok  trace=4bf92f35"),
