@@ -19,7 +19,14 @@
 //! * `g_inference_sqlite` — the same with the SQLite sink;
 //! * `h_inference_sqlite_otlp` — the same with `sqlite,otel_trace,otel_metric`, the OTLP
 //!   exporters pointed at `http://127.0.0.1:1` (a closed loopback port: export fails at
-//!   once, the application-thread cost is what is measured).
+//!   once, the application-thread cost is what is measured);
+//! * `i_stream_bare` — a stream of 32 chunks (the last reports the usage), created and
+//!   drained, uninstrumented;
+//! * `j_stream_no_sinks`, `k_stream_sqlite` — the same stream from an
+//!   `#[instrument_inference]` function, under the layers of (f) and (g): the span lasts
+//!   until the last chunk, each chunk is timed and read for usage. The summary gives the
+//!   streaming wrapper's added cost per chunk: `((j - i) - (f - a)) / 32`, the stream's
+//!   overhead beyond that of one instrumented call, per chunk (and the same for k and g).
 //!
 //! Each case is measured twice: `<case>` in wall-clock time per call (criterion's default)
 //! and `<case>_cpu` in CPU time of the calling thread per call (`CLOCK_THREAD_CPUTIME_ID`):
@@ -33,7 +40,10 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
+
+use futures_util::stream::{self, Stream, StreamExt};
 
 use criterion::Criterion;
 use llm_telemetry::{instrument_inference, SinkKind, TelemetryConfig, TokenUsage, Usage};
@@ -93,6 +103,62 @@ fn fastrace_e(prompt: &str) -> Reply {
     Reply {
         text_len: black_box(prompt.len() as u64),
     }
+}
+
+/// A streamed chunk: the last one reports the usage, as OpenAI and Ollama do.
+pub struct Chunk {
+    index: u64,
+}
+
+impl TokenUsage for Chunk {
+    fn token_usage(&self) -> Option<Usage> {
+        (self.index == CHUNKS - 1).then(|| Usage::new(12, CHUNKS))
+    }
+}
+
+const CHUNKS: u64 = 32;
+
+fn chunks(prompt: &str) -> impl Stream<Item = Chunk> {
+    let base = black_box(prompt.len() as u64);
+    stream::iter(0..CHUNKS).map(move |i| Chunk {
+        index: black_box(i + base - base),
+    })
+}
+
+/// Poll `stream` to its end on the calling thread (every chunk is ready at once).
+fn drain(stream: impl Stream<Item = Chunk>) -> Reply {
+    let mut stream = std::pin::pin!(stream);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut n = 0;
+    while let Poll::Ready(Some(chunk)) = stream.as_mut().poll_next(&mut cx) {
+        n += black_box(chunk.index) & 1;
+    }
+    Reply { text_len: n }
+}
+
+#[inline(never)]
+fn stream_i(prompt: &str) -> Reply {
+    drain(chunks(prompt))
+}
+
+#[instrument_inference(model = "bench-model", provider = "bench")]
+#[inline(never)]
+fn streamed_j(prompt: &str) -> impl Stream<Item = Chunk> {
+    chunks(prompt)
+}
+
+#[instrument_inference(model = "bench-model", provider = "bench")]
+#[inline(never)]
+fn streamed_k(prompt: &str) -> impl Stream<Item = Chunk> {
+    chunks(prompt)
+}
+
+fn stream_j(prompt: &str) -> Reply {
+    drain(streamed_j(prompt))
+}
+
+fn stream_k(prompt: &str) -> Reply {
+    drain(streamed_k(prompt))
 }
 
 // One function (one callsite) per case, so that one case's interest never leaks into another.
@@ -209,17 +275,34 @@ fn overhead(c: &mut Criterion, sink_report: &mut Vec<String>) {
     }
 
     let dir = tempfile::tempdir().expect("temporary directory");
-    type Case = (&'static str, Vec<SinkKind>, fn(&str) -> Reply);
+    bench_both(&mut group, "i_stream_bare", stream_i);
+    type Case = (
+        &'static str,
+        Vec<SinkKind>,
+        fn(&str) -> Reply,
+        Option<(&'static str, fn(&str) -> Reply)>,
+    );
     let cases: [Case; 3] = [
-        ("f_inference_no_sinks", vec![], inference_f),
-        ("g_inference_sqlite", vec![SinkKind::Sqlite], inference_g),
+        (
+            "f_inference_no_sinks",
+            vec![],
+            inference_f,
+            Some(("j_stream_no_sinks", stream_j)),
+        ),
+        (
+            "g_inference_sqlite",
+            vec![SinkKind::Sqlite],
+            inference_g,
+            Some(("k_stream_sqlite", stream_k)),
+        ),
         (
             "h_inference_sqlite_otlp",
             vec![SinkKind::Sqlite, SinkKind::OtelTrace, SinkKind::OtelMetric],
             inference_h,
+            None,
         ),
     ];
-    for (name, sinks, f) in cases {
+    for (name, sinks, f, streamed) in cases {
         let config = TelemetryConfig::builder()
             .sinks(sinks)
             .sqlite_db_path(dir.path().join(format!("{name}.db")))
@@ -230,6 +313,9 @@ fn overhead(c: &mut Criterion, sink_report: &mut Vec<String>) {
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
         tracing::dispatcher::with_default(&dispatch, || {
             bench_both(&mut group, name, f);
+            if let Some((stream_name, stream_f)) = streamed {
+                bench_both(&mut group, stream_name, stream_f);
+            }
         });
         drop(dispatch);
         let flushed = std::time::Instant::now();
@@ -305,6 +391,17 @@ fn summary(sink_report: &[String]) {
             "h_inference_sqlite_otlp",
             "#[instrument_inference], sqlite + otel_trace + otel_metric",
         ),
+        ("i", "i_stream_bare", "a 32-chunk stream, drained, bare"),
+        (
+            "j",
+            "j_stream_no_sinks",
+            "the same from #[instrument_inference], no sinks",
+        ),
+        (
+            "k",
+            "k_stream_sqlite",
+            "the same from #[instrument_inference], sqlite",
+        ),
     ];
     for (title, suffix) in [
         ("wall-clock time per call", ""),
@@ -365,6 +462,13 @@ fn summary(sink_report: &[String]) {
             "<= 1.5x",
             ratio("h", "e").map(|v| v <= 1.5),
         );
+        let per_chunk = |stream: &str, call: &str| {
+            Some(((get(stream)? - get("i")?) - (get(call)? - get("a")?)) / CHUNKS as f64)
+        };
+        for (label, stream, call) in [("j per chunk", "j", "f"), ("k per chunk", "k", "g")] {
+            let v = per_chunk(stream, call).map_or("n/a".into(), |v| format!("{v:.2} ns"));
+            println!("{label:<12} = {v:>12}   (({stream} - i) - ({call} - a)) / {CHUNKS}: the streaming wrapper's cost per chunk");
+        }
     }
     println!();
     for line in sink_report {
