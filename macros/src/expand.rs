@@ -273,7 +273,6 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             entered,
             ret,
             future,
-            started,
             stream_span,
             value,
             ..
@@ -286,10 +285,7 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let produced_ty = signature::usage_type(sig, returns_future);
         let wrap = self.wrap_stream(&quote!(#value), stream_span, &produced_ty);
         let no_outcome = quote!(|_, _| {});
-        let start = quote! {
-            let #started = ::std::time::Instant::now();
-            #prelude
-        };
+        let start = prelude;
         if sig.asyncness.is_some() {
             let fake_return = self.fake_return();
             return quote! {
@@ -458,8 +454,15 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
                 quote!(#args.arg(#name, (&&#p::Capture(&#param)).__llm_debug());)
             });
         let args_field = self.spec.content_fields.0;
+        // A stream's time to first chunk counts from here: the span's start.
+        let started = &self.locals.started;
+        let clock = self
+            .stream
+            .as_ref()
+            .map(|_| quote!(let #started = ::std::time::Instant::now();));
         quote! {
             let #span = #new_span;
+            #clock
             let #capture = #p::capture_enabled(&#span);
             if #capture {
                 let mut #args = #p::ArgsJson::new();
