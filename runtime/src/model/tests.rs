@@ -59,6 +59,13 @@ fn named_enums_parse_back_their_names_and_aliases() {
         assert_eq!(kind.to_string(), kind.as_str());
     }
     assert_eq!(SpanCategory::AgentTurn.as_str(), "agent_turn");
+    for op in ["retrieval", "apply_guardrail", "invoke_workflow"] {
+        assert_eq!(
+            SpanCategory::from_operation(op),
+            SpanCategory::Other,
+            "{op}"
+        );
+    }
     assert_eq!(Instrument::Histogram.as_str(), "histogram");
     assert_eq!(Instrument::Gauge.as_str(), "gauge");
     // Exact by default, ASCII case ignored on request; aliases parse, names print.

@@ -39,7 +39,8 @@ named_enum! {
         AgentTurn = "agent_turn",
         /// `execute_tool`.
         Tool = "tool",
-        /// Any other span (a user's own `tracing` span).
+        /// Any other span (a user's own `tracing` span; a retrieval, a guardrail or a
+        /// workflow, which are not inferences).
         Other = "other",
     }
 }
@@ -50,6 +51,7 @@ impl SpanCategory {
         match op {
             "invoke_agent" | "create_agent" => SpanCategory::AgentTurn,
             "execute_tool" => SpanCategory::Tool,
+            "retrieval" | "apply_guardrail" | "invoke_workflow" => SpanCategory::Other,
             _ => SpanCategory::Inference,
         }
     }
