@@ -4,8 +4,9 @@
 //! (up to the next top-level comma), so that all the mistakes in one attribute are
 //! reported together.
 //!
-//! Over 400 lines because the parser is one recursive-descent unit: the three macros share
-//! the common arguments (`name`, `skip`, `fields`, `crate`) and the recovery, and the
+//! Over 400 lines because the parser is one recursive-descent unit: the six macros share
+//! the common arguments (`name`, `skip`, `fields`, `crate`; a macro's own argument of the
+//! same name shadows one, as `#[instrument_workflow(name = ..)]` does) and the recovery, and the
 //! reserved-field check runs while `fields(..)` is parsed (moved to `validate`, the
 //! recovery would drop the fields after an error and change which errors are reported).
 
@@ -78,6 +79,8 @@ pub(crate) struct AgentTurnArgs {
     pub(crate) agent: Option<Expr>,
     /// `session = expr`: `gen_ai.conversation.id`.
     pub(crate) session: Option<Expr>,
+    /// `user = expr`: `user.id`.
+    pub(crate) user: Option<Expr>,
 }
 
 /// `#[instrument_tool(tool = .., call_id = ..)]`.
@@ -88,6 +91,40 @@ pub(crate) struct ToolArgs {
     pub(crate) tool: Option<Expr>,
     /// `call_id = expr`: `gen_ai.tool.call.id`.
     pub(crate) call_id: Option<Expr>,
+}
+
+/// `#[instrument_retrieval(data_source = .., top_k = .., query = ..)]`.
+#[derive(Default)]
+pub(crate) struct RetrievalArgs {
+    pub(crate) common: CommonArgs,
+    /// `data_source = expr`: `gen_ai.data_source.id`, and the second word of `otel.name`.
+    pub(crate) data_source: Option<Expr>,
+    /// `top_k = expr`: `gen_ai.request.top_k`, an integer.
+    pub(crate) top_k: Option<Expr>,
+    /// `query = expr`: the query recorded as content (default: the arguments).
+    pub(crate) query: Option<Expr>,
+}
+
+/// `#[instrument_guardrail(shield = ..)]`.
+#[derive(Default)]
+pub(crate) struct GuardrailArgs {
+    pub(crate) common: CommonArgs,
+    /// `shield = expr`: `llm_telemetry.guardrail.shield_id`, and the second word of
+    /// `otel.name`.
+    pub(crate) shield: Option<Expr>,
+}
+
+/// `#[instrument_workflow(name = .., user = .., session = ..)]`.
+#[derive(Default)]
+pub(crate) struct WorkflowArgs {
+    pub(crate) common: CommonArgs,
+    /// `name = expr`: `gen_ai.workflow.name` (default: the function's name). It shadows
+    /// the common `name = "..."`: a workflow's span is named after the workflow.
+    pub(crate) name: Option<Expr>,
+    /// `user = expr`: `user.id`.
+    pub(crate) user: Option<Expr>,
+    /// `session = expr`: `gen_ai.conversation.id`.
+    pub(crate) session: Option<Expr>,
 }
 
 /// The GenAI operation of an inference.
@@ -217,7 +254,7 @@ impl MacroArgs for InferenceArgs {
 
 impl MacroArgs for AgentTurnArgs {
     const MACRO: &'static str = "instrument_agent_turn";
-    const OWN_KEYS: &'static [&'static str] = &["agent", "session"];
+    const OWN_KEYS: &'static [&'static str] = &["agent", "session", "user"];
 
     fn common(&self) -> &CommonArgs {
         &self.common
@@ -231,6 +268,7 @@ impl MacroArgs for AgentTurnArgs {
         match key.to_string().as_str() {
             "agent" => self.agent = Some(parse_expr_value(input)?),
             "session" => self.session = Some(parse_expr_value(input)?),
+            "user" => self.user = Some(parse_expr_value(input)?),
             _ => return Err(unknown_argument::<Self>(key)),
         }
         Ok(())
@@ -259,12 +297,106 @@ impl MacroArgs for ToolArgs {
     }
 }
 
+impl MacroArgs for RetrievalArgs {
+    const MACRO: &'static str = "instrument_retrieval";
+    const OWN_KEYS: &'static [&'static str] = &["data_source", "top_k", "query"];
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut CommonArgs {
+        &mut self.common
+    }
+
+    fn parse_own(&mut self, key: &Ident, input: ParseStream) -> syn::Result<()> {
+        let slot = match key.to_string().as_str() {
+            "data_source" => &mut self.data_source,
+            "top_k" => &mut self.top_k,
+            "query" => &mut self.query,
+            _ => return Err(unknown_argument::<Self>(key)),
+        };
+        *slot = Some(parse_expr_value(input)?);
+        Ok(())
+    }
+}
+
+impl MacroArgs for GuardrailArgs {
+    const MACRO: &'static str = "instrument_guardrail";
+    const OWN_KEYS: &'static [&'static str] = &["shield"];
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut CommonArgs {
+        &mut self.common
+    }
+
+    fn parse_own(&mut self, key: &Ident, input: ParseStream) -> syn::Result<()> {
+        match key.to_string().as_str() {
+            "shield" => self.shield = Some(parse_expr_value(input)?),
+            _ => return Err(unknown_argument::<Self>(key)),
+        }
+        Ok(())
+    }
+}
+
+impl MacroArgs for WorkflowArgs {
+    const MACRO: &'static str = "instrument_workflow";
+    // `name` shadows the common `name = "..."` (see `parse_args`).
+    const OWN_KEYS: &'static [&'static str] = &["name", "user", "session"];
+
+    fn common(&self) -> &CommonArgs {
+        &self.common
+    }
+
+    fn common_mut(&mut self) -> &mut CommonArgs {
+        &mut self.common
+    }
+
+    fn parse_own(&mut self, key: &Ident, input: ParseStream) -> syn::Result<()> {
+        let slot = match key.to_string().as_str() {
+            "name" => &mut self.name,
+            "user" => &mut self.user,
+            "session" => &mut self.session,
+            _ => return Err(unknown_argument::<Self>(key)),
+        };
+        *slot = Some(parse_expr_value(input)?);
+        Ok(())
+    }
+}
+
 /// Each macro's own arguments, to say which macro takes an argument given to another.
-const OWN_KEYS_BY_MACRO: [(&str, &[&str]); 3] = [
+const OWN_KEYS_BY_MACRO: [(&str, &[&str]); 6] = [
     (InferenceArgs::MACRO, InferenceArgs::OWN_KEYS),
     (AgentTurnArgs::MACRO, AgentTurnArgs::OWN_KEYS),
     (ToolArgs::MACRO, ToolArgs::OWN_KEYS),
+    (RetrievalArgs::MACRO, RetrievalArgs::OWN_KEYS),
+    (GuardrailArgs::MACRO, GuardrailArgs::OWN_KEYS),
+    (WorkflowArgs::MACRO, WorkflowArgs::OWN_KEYS),
 ];
+
+/// The common arguments `A` accepts: those its own arguments do not shadow.
+fn common_keys<A: MacroArgs>() -> impl Iterator<Item = &'static &'static str> {
+    COMMON_KEYS.iter().filter(|key| !A::OWN_KEYS.contains(key))
+}
+
+/// Every argument `A` accepts, its own first.
+fn accepted_keys<A: MacroArgs>() -> impl Iterator<Item = &'static &'static str> {
+    A::OWN_KEYS.iter().chain(common_keys::<A>())
+}
+
+/// "`#[instrument_agent_turn]` or `#[instrument_workflow]`": the macros other than `A`
+/// whose own argument `key` is; `None` when there is none.
+fn other_owners<A: MacroArgs>(key: &str) -> Option<String> {
+    let owners: Vec<String> = OWN_KEYS_BY_MACRO
+        .iter()
+        .filter(|(owner, keys)| *owner != A::MACRO && keys.contains(&key))
+        .map(|(owner, _)| format!("`#[{owner}]`"))
+        .collect();
+    (!owners.is_empty()).then(|| owners.join(" or "))
+}
 
 // ---------------------------------------------------------------------------------------
 // The parser
@@ -295,10 +427,11 @@ fn parse_args<A: MacroArgs>(
                 key.span(),
                 format!("duplicate argument `{key}`: give each argument once"),
             ))
-        } else if COMMON_KEYS.contains(&key_name.as_str()) {
-            parse_common(args.common_mut(), &key, input)
         } else if A::OWN_KEYS.contains(&key_name.as_str()) {
+            // First: a macro's own argument shadows a common one of the same name.
             args.parse_own(&key, input)
+        } else if COMMON_KEYS.contains(&key_name.as_str()) {
+            parse_common::<A>(args.common_mut(), &key, input)
         } else {
             Err(unknown_argument::<A>(&key))
         };
@@ -315,7 +448,11 @@ fn parse_args<A: MacroArgs>(
     Ok(())
 }
 
-fn parse_common(common: &mut CommonArgs, key: &Ident, input: ParseStream) -> syn::Result<()> {
+fn parse_common<A: MacroArgs>(
+    common: &mut CommonArgs,
+    key: &Ident,
+    input: ParseStream,
+) -> syn::Result<()> {
     match key.to_string().as_str() {
         "name" => {
             input.parse::<Token![=]>()?;
@@ -333,9 +470,16 @@ fn parse_common(common: &mut CommonArgs, key: &Ident, input: ParseStream) -> syn
             let content;
             parenthesized!(content in input);
             let fields = content.parse_terminated(parse_field, Token![,])?;
+            // Every reserved or duplicate field is reported, not only the first.
+            let mut errors = Errors::default();
             for field in fields {
-                check_field_name(&common.fields, &field)?;
-                common.fields.push(field);
+                match check_field_name::<A>(&common.fields, &field) {
+                    Ok(()) => common.fields.push(field),
+                    Err(error) => errors.push(error),
+                }
+            }
+            if let Some(error) = errors.0 {
+                return Err(error);
             }
         }
         "crate" => {
@@ -423,43 +567,100 @@ fn parse_field(input: ParseStream) -> syn::Result<Field> {
 
 /// The fields every span of these macros declares: a user's `fields(..)` must not
 /// declare them again. With the argument that sets each one, where there is one.
-const RESERVED_FIELDS: &[(&str, Option<&str>)] = &[
-    ("otel.name", Some("name = \"...\"")),
+const RESERVED_FIELDS: &[(&str, Option<Setter>)] = &[
+    ("otel.name", Some(Setter::Common("name = \"...\""))),
     ("otel.kind", None),
     ("otel.status_code", None),
     ("otel.status_message", None),
     ("error.type", None),
     ("code.function", None),
-    ("gen_ai.operation.name", Some("operation = ...")),
-    ("gen_ai.provider.name", Some("provider = ...")),
-    ("gen_ai.request.model", Some("model = ...")),
+    (
+        "gen_ai.operation.name",
+        Some(Setter::Own("operation = ...")),
+    ),
+    ("gen_ai.provider.name", Some(Setter::Own("provider = ..."))),
+    ("gen_ai.request.model", Some(Setter::Own("model = ..."))),
     ("gen_ai.response.model", None),
     ("gen_ai.usage.input_tokens", None),
     ("gen_ai.usage.output_tokens", None),
     ("gen_ai.usage.cache_read.input_tokens", None),
     ("gen_ai.usage.reasoning.output_tokens", None),
+    ("gen_ai.embeddings.dimension.count", None),
     ("gen_ai.input.messages", None),
     ("gen_ai.output.messages", None),
-    ("gen_ai.agent.name", Some("agent = ...")),
-    ("gen_ai.conversation.id", Some("session = ...")),
-    ("gen_ai.tool.name", Some("tool = ...")),
+    ("gen_ai.agent.name", Some(Setter::Own("agent = ..."))),
+    ("gen_ai.conversation.id", Some(Setter::Own("session = ..."))),
+    ("user.id", Some(Setter::Own("user = ..."))),
+    ("gen_ai.tool.name", Some(Setter::Own("tool = ..."))),
     ("gen_ai.tool.type", None),
-    ("gen_ai.tool.call.id", Some("call_id = ...")),
+    ("gen_ai.tool.call.id", Some(Setter::Own("call_id = ..."))),
     ("gen_ai.tool.call.arguments", None),
     ("gen_ai.tool.call.result", None),
+    (
+        "gen_ai.data_source.id",
+        Some(Setter::Own("data_source = ...")),
+    ),
+    ("gen_ai.request.top_k", Some(Setter::Own("top_k = ..."))),
+    (
+        "gen_ai.retrieval.query.text",
+        Some(Setter::Own("query = ...")),
+    ),
+    ("gen_ai.retrieval.documents", None),
+    ("llm_telemetry.retrieval.document_count", None),
+    (
+        "llm_telemetry.guardrail.shield_id",
+        Some(Setter::Own("shield = ...")),
+    ),
+    ("llm_telemetry.guardrail.violated", None),
+    ("llm_telemetry.guardrail.violation.level", None),
+    ("llm_telemetry.guardrail.violation.message", None),
+    ("gen_ai.workflow.name", Some(Setter::Own("name = ..."))),
 ];
 
-fn check_field_name(previous: &[Field], field: &Field) -> syn::Result<()> {
-    let name = field.name();
-    if let Some((_, argument)) = RESERVED_FIELDS.iter().find(|(n, _)| *n == name) {
-        let hint = match argument {
-            Some(argument) => format!("set it with the `{argument}` argument"),
-            None => "llm-telemetry records it itself".to_owned(),
+/// The argument that sets a reserved field, as messages write it (`user = ...`).
+#[derive(Clone, Copy)]
+enum Setter {
+    /// A common argument (unless the macro's own argument of that name shadows it).
+    Common(&'static str),
+    /// Some macros' own argument.
+    Own(&'static str),
+}
+
+impl Setter {
+    /// The error message for a user field `name` that this argument sets, for the
+    /// arguments of `A`: which argument to use instead, or which macros take it.
+    fn message<A: MacroArgs>(self, name: &str) -> String {
+        let (Setter::Common(argument) | Setter::Own(argument)) = self;
+        let key = argument.split(' ').next().unwrap_or(argument);
+        let accepted = match self {
+            Setter::Common(_) => common_keys::<A>().any(|k| *k == key),
+            Setter::Own(_) => A::OWN_KEYS.contains(&key),
         };
-        return Err(syn::Error::new_spanned(
-            &field.name,
-            format!("field `{name}` is declared by the macro: {hint}"),
-        ));
+        match other_owners::<A>(key) {
+            _ if accepted => {
+                format!("field `{name}` is declared by the macro: set it with the `{argument}` argument")
+            }
+            Some(owners) if matches!(self, Setter::Own(_)) => format!(
+                "field `{name}` is reserved: {owners} sets it, with the `{argument}` argument"
+            ),
+            _ => recorded_by_the_macro(name),
+        }
+    }
+}
+
+/// "field `{name}` is declared by the macro: llm-telemetry records it itself".
+fn recorded_by_the_macro(name: &str) -> String {
+    format!("field `{name}` is declared by the macro: llm-telemetry records it itself")
+}
+
+fn check_field_name<A: MacroArgs>(previous: &[Field], field: &Field) -> syn::Result<()> {
+    let name = field.name();
+    if let Some((_, setter)) = RESERVED_FIELDS.iter().find(|(n, _)| *n == name) {
+        let message = match setter {
+            Some(setter) => setter.message::<A>(&name),
+            None => recorded_by_the_macro(&name),
+        };
+        return Err(syn::Error::new_spanned(&field.name, message));
     }
     if previous.iter().any(|f| f.name() == name) {
         return Err(syn::Error::new_spanned(
@@ -487,20 +688,17 @@ fn skip_to_next_argument(input: ParseStream) -> syn::Result<()> {
 /// The error for an argument `A` does not take: another macro's argument, or a typo.
 fn unknown_argument<A: MacroArgs>(key: &Ident) -> syn::Error {
     let name = key.to_string();
-    if let Some((owner, _)) = OWN_KEYS_BY_MACRO
-        .iter()
-        .find(|(owner, keys)| *owner != A::MACRO && keys.contains(&name.as_str()))
-    {
+    if let Some(owners) = other_owners::<A>(&name) {
         return syn::Error::new(
             key.span(),
             format!(
-                "`{name}` is only accepted by `#[{owner}]`; `#[{}]` accepts {}",
+                "`{name}` is only accepted by {owners}; `#[{}]` accepts {}",
                 A::MACRO,
                 accepted_list::<A>()
             ),
         );
     }
-    let suggestion = did_you_mean(&name, A::OWN_KEYS.iter().chain(COMMON_KEYS)).unwrap_or_default();
+    let suggestion = did_you_mean(&name, accepted_keys::<A>()).unwrap_or_default();
     syn::Error::new(
         key.span(),
         format!(
@@ -513,11 +711,7 @@ fn unknown_argument<A: MacroArgs>(key: &Ident) -> syn::Error {
 
 /// "`model`, `provider`, ... and `crate`".
 fn accepted_list<A: MacroArgs>() -> String {
-    let keys: Vec<String> = A::OWN_KEYS
-        .iter()
-        .chain(COMMON_KEYS)
-        .map(|key| format!("`{key}`"))
-        .collect();
+    let keys: Vec<String> = accepted_keys::<A>().map(|key| format!("`{key}`")).collect();
     match keys.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => keys.concat(),
@@ -580,5 +774,90 @@ mod tests {
     fn rejects_reserved_fields() {
         let errors = errors_of::<ToolArgs>(quote!(fields(otel.name = "x")));
         assert!(errors[0].contains("`name = \"...\"`"), "{errors:?}");
+    }
+
+    #[test]
+    fn parses_the_new_kinds() {
+        let (args, errors) = parse::<RetrievalArgs>(quote!(
+            data_source = self.index,
+            top_k = req.k,
+            query = req.text,
+            name = "search"
+        ));
+        assert!(errors.0.is_none());
+        assert!(args.data_source.is_some() && args.top_k.is_some() && args.query.is_some());
+        assert!(args.common.name.is_some());
+
+        let (args, errors) = parse::<GuardrailArgs>(quote!(shield = "llama-guard"));
+        assert!(errors.0.is_none() && args.shield.is_some());
+
+        let (args, errors) = parse::<AgentTurnArgs>(quote!(user = self.user));
+        assert!(errors.0.is_none() && args.user.is_some());
+    }
+
+    #[test]
+    fn a_workflow_name_shadows_the_common_name() {
+        // An expression, not only a string literal: the workflow's own `name`.
+        let (args, errors) =
+            parse::<WorkflowArgs>(quote!(name = req.workflow, user = u, session = s));
+        assert!(errors.0.is_none());
+        assert!(args.name.is_some() && args.user.is_some() && args.session.is_some());
+        assert!(args.common.name.is_none());
+        let errors = errors_of::<WorkflowArgs>(quote!(crate_ = x));
+        assert!(
+            errors[0].contains(
+                "`#[instrument_workflow]` accepts `name`, `user`, `session`, `skip`, `fields` and `crate`"
+            ),
+            "{errors:?}"
+        );
+        let errors = errors_of::<WorkflowArgs>(quote!(name = "a", name = "b"));
+        assert!(
+            errors[0].contains("duplicate argument `name`"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn names_every_macro_that_takes_an_argument() {
+        let errors = errors_of::<ToolArgs>(quote!(user = u, data_source = d, shield = s));
+        assert!(
+            errors[0].contains(
+                "`user` is only accepted by `#[instrument_agent_turn]` or `#[instrument_workflow]`"
+            ),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("only accepted by `#[instrument_retrieval]`"));
+        assert!(errors[2].contains("only accepted by `#[instrument_guardrail]`"));
+        let errors = errors_of::<RetrievalArgs>(quote!(data_sorce = d));
+        assert!(
+            errors[0].contains("did you mean `data_source`?"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn reserved_fields_name_their_argument_and_its_macros() {
+        let errors = errors_of::<ToolArgs>(quote!(fields(user.id = 1, gen_ai.workflow.name = 2)));
+        assert_eq!(
+            errors.len(),
+            2,
+            "every reserved field is reported: {errors:?}"
+        );
+        assert!(errors[0].contains("field `user.id` is reserved: `#[instrument_agent_turn]` or `#[instrument_workflow]` sets it"), "{errors:?}");
+        assert!(
+            errors[1].contains("`#[instrument_workflow]` sets it, with the `name = ...` argument"),
+            "{errors:?}"
+        );
+        let errors = errors_of::<AgentTurnArgs>(quote!(fields(user.id = 1)));
+        assert!(
+            errors[0].contains("set it with the `user = ...` argument"),
+            "{errors:?}"
+        );
+        // The workflow's `name` is not the common one: `otel.name` is the macro's.
+        let errors = errors_of::<WorkflowArgs>(quote!(fields(otel.name = "x")));
+        assert!(
+            errors[0].contains("llm-telemetry records it itself"),
+            "{errors:?}"
+        );
     }
 }

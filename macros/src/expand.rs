@@ -1,8 +1,8 @@
-//! The expansion of the three attributes: parse the item and the arguments, check
-//! them, then generate the instrumented function.
+//! The expansion of the attributes: parse the item and the arguments, check them,
+//! then generate the instrumented function.
 //!
 //! What differs between the macros is in their [`SpanSpec`]; the code generated from
-//! it is the same for all three. It refers only to `::llm_telemetry::__private` (or
+//! it is the same for all of them. It refers only to `::llm_telemetry::__private` (or
 //! `<crate = path>::__private`), whose items are documented in the runtime's
 //! `private.rs`. Its locals use `Span::mixed_site()` hygiene, so they can neither
 //! clash with nor be seen by the user's code.
@@ -21,11 +21,11 @@ use syn::{AttrStyle, Block, Ident, ItemFn};
 use crate::async_like::{self, AsyncLike};
 use crate::attr;
 use crate::item::ParsedItem;
-use crate::spec::{SpanArgs, SpanSpec, StreamSettings, Value};
+use crate::spec::{OutcomeHook, SpanArgs, SpanSpec, StreamSettings, Value};
 use crate::stream::{self, StreamReturn};
 use crate::{signature, validate};
 
-/// Expand one of the three attributes: parse, validate, generate. On any error, emit
+/// Expand one of the attributes: parse, validate, generate. On any error, emit
 /// all the errors and the function unchanged, so that one mistake gives one error.
 pub(crate) fn instrument<A: SpanArgs>(args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn = match ParsedItem::parse::<A>(item.clone()) {
@@ -460,17 +460,26 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             .stream
             .as_ref()
             .map(|_| quote!(let #started = ::std::time::Instant::now();));
-        quote! {
-            let #span = #new_span;
-            #clock
-            let #capture = #p::capture_enabled(&#span);
-            if #capture {
+        let input = match self.spec.input_content {
+            // Spanned at the expression, so that "doesn't implement `Display`" points at it.
+            Some(expr) => quote_spanned! {expr.span()=>
+                #p::record_display_content(&#span, #args_field, &(#expr));
+            },
+            None => quote! {
                 let mut #args = #p::ArgsJson::new();
                 {
                     use #p::{CaptureDebug as _, CaptureNone as _};
                     #(#pushes)*
                 }
                 #args.record(&#span, #args_field);
+            },
+        };
+        quote! {
+            let #span = #new_span;
+            #clock
+            let #capture = #p::capture_enabled(&#span);
+            if #capture {
+                #input
             }
         }
     }
@@ -498,14 +507,17 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
                 Value::Expr(expr) => {
                     // Spanned at the expression, so that "doesn't implement `Display`"
                     // points at it.
-                    let binding =
-                        Ident::new(&format!("__llm_field{}", bindings.len()), expr.span());
-                    bindings.push(quote_spanned!(expr.span()=> let #binding = &(#expr);));
+                    let binding = bind(&mut bindings, expr);
                     if *name == spec.subject {
                         let format = format!("{} {{}}", spec.operation);
                         subject = Some(quote!(%::core::format_args!(#format, #binding)));
                     }
                     quote!(%#binding)
+                }
+                Value::Integer(expr) => {
+                    // Spanned at the expression, so that "is not an integer" points at it.
+                    let binding = bind(&mut bindings, expr);
+                    quote_spanned!(expr.span()=> #p::integer_field(#binding))
                 }
             };
             fields.push(quote!(#key = #value));
@@ -571,14 +583,67 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             quote!(::core::option::Option::None)
         };
         let content_field = self.spec.content_fields.1;
+        let hooks = self
+            .spec
+            .hooks
+            .iter()
+            .map(|hook| self.outcome_hook(hook, span, ret, output_ty));
         quote! {
             {
                 use #p::{OutcomeErr as _, OutcomeErrDebug as _, OutcomeErrDisplay as _, OutcomeValue as _};
                 (&&&&#p::Outcome(#ret)).__llm_outcome(#span, #usage);
             }
+            #(#hooks)*
             if #capture {
                 use #p::{CaptureDebug as _, CaptureNone as _};
                 #p::record_content(#span, #content_field, (&&#p::Capture(#ret)).__llm_debug());
+            }
+        }
+    }
+
+    /// Record what `hook` reads from `ret` (a `&R` expression, `R` being `output_ty`) on
+    /// `span` (a `&Span` expression).
+    fn outcome_hook(
+        &self,
+        hook: &OutcomeHook,
+        span: &TokenStream,
+        ret: &TokenStream,
+        output_ty: &TokenStream,
+    ) -> TokenStream {
+        let p = &self.private;
+        let ident = |name: &str| Ident::new(name, Span::call_site());
+        match hook {
+            OutcomeHook::Required {
+                trait_name,
+                method,
+                recorder,
+            } => {
+                let (trait_name, method, recorder) =
+                    (ident(trait_name), ident(method), ident(recorder));
+                // `<R as Trait>` keeps the tokens of the user's type, as for `TokenUsage`.
+                quote! {
+                    {
+                        use #p::{ReturnedErr as _, ReturnedValue as _};
+                        if !(&&#p::Returned(#ret)).__llm_failed() {
+                            #p::#recorder(#span, <#output_ty as #p::#trait_name>::#method(#ret));
+                        }
+                    }
+                }
+            }
+            OutcomeHook::Probed {
+                probe,
+                traits: [specific, fallback],
+                method,
+                recorder,
+            } => {
+                let (probe, specific, fallback) = (ident(probe), ident(specific), ident(fallback));
+                let (method, recorder) = (ident(method), ident(recorder));
+                quote! {
+                    {
+                        use #p::{#specific as _, #fallback as _};
+                        #p::#recorder(#span, (&&#p::#probe(#ret)).#method());
+                    }
+                }
             }
         }
     }
@@ -606,6 +671,14 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
             }
         }
     }
+}
+
+/// `let __llm_fieldN = &(expr);`, spanned at `expr`, pushed onto `bindings`: the
+/// binding's name.
+fn bind(bindings: &mut Vec<TokenStream>, expr: &syn::Expr) -> Ident {
+    let binding = Ident::new(&format!("__llm_field{}", bindings.len()), expr.span());
+    bindings.push(quote_spanned!(expr.span()=> let #binding = &(#expr);));
+    binding
 }
 
 /// `gen_ai.request.model` as the tokens `gen_ai . request . model`.
@@ -743,5 +816,38 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains(":: llm_telemetry ::"), "{out}");
+    }
+
+    #[test]
+    fn span_kinds_record_their_hooks() {
+        use crate::attr::{GuardrailArgs, InferenceArgs, RetrievalArgs};
+        let item = quote!(
+            fn f(q: &str) -> Vec<u8> {
+                Vec::new()
+            }
+        );
+        let retrieval =
+            instrument::<RetrievalArgs>(quote!(top_k = 3, query = q), item.clone()).to_string();
+        assert!(retrieval.contains(
+            "< Vec < u8 > as :: llm_telemetry :: __private :: RetrievedDocuments > :: document_count"
+        ));
+        assert!(retrieval.contains("integer_field"), "{retrieval}");
+        assert!(retrieval.contains("record_display_content"), "{retrieval}");
+        assert!(!retrieval.contains("ArgsJson"), "{retrieval}");
+        let guardrail = instrument::<GuardrailArgs>(quote!(), item.clone()).to_string();
+        assert!(
+            guardrail.contains("GuardrailVerdict > :: violation"),
+            "{guardrail}"
+        );
+        assert!(guardrail.contains("__llm_failed"), "{guardrail}");
+        let embeddings = instrument::<InferenceArgs>(
+            quote!(operation = embeddings, usage = manual),
+            item.clone(),
+        )
+        .to_string();
+        assert!(embeddings.contains("DimensionProbe"), "{embeddings}");
+        assert!(!embeddings.contains("output_tokens"), "{embeddings}");
+        let chat = instrument::<InferenceArgs>(quote!(usage = manual), item).to_string();
+        assert!(!chat.contains("DimensionProbe") && chat.contains("output_tokens"));
     }
 }

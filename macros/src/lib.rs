@@ -1,5 +1,6 @@
 //! The attribute macros of [llm-telemetry]: `#[instrument_inference]`,
-//! `#[instrument_agent_turn]` and `#[instrument_tool]`.
+//! `#[instrument_agent_turn]`, `#[instrument_tool]`, `#[instrument_retrieval]`,
+//! `#[instrument_guardrail]` and `#[instrument_workflow]`.
 //!
 //! Use them through the `llm-telemetry` crate, which re-exports them; the code they
 //! generate calls its doc-hidden `__private` module. This crate has no runtime logic.
@@ -13,8 +14,16 @@
 //! | span name, `gen_ai.operation.name` | `chat` (or the `operation`) | `invoke_agent` | `execute_tool` |
 //! | `otel.name` | `chat {model}` | `invoke_agent {agent}` | `execute_tool {tool}` |
 //! | `otel.kind` | `client` | `internal` | `internal` |
-//! | attributes | `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.response.model`, `gen_ai.usage.*` | `gen_ai.agent.name`, `gen_ai.conversation.id` | `gen_ai.tool.name`, `gen_ai.tool.type`, `gen_ai.tool.call.id` |
+//! | attributes | `gen_ai.provider.name`, `gen_ai.request.model`, `gen_ai.response.model`, `gen_ai.usage.*` (`embeddings`: input tokens and `gen_ai.embeddings.dimension.count`) | `gen_ai.agent.name`, `gen_ai.conversation.id`, `user.id` | `gen_ai.tool.name`, `gen_ai.tool.type`, `gen_ai.tool.call.id` |
 //! | content (only when capture is on) | `gen_ai.input.messages`, `gen_ai.output.messages` | `gen_ai.input.messages`, `gen_ai.output.messages` | `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` |
+//!
+//! | | `#[instrument_retrieval]` | `#[instrument_guardrail]` | `#[instrument_workflow]` |
+//! |---|---|---|---|
+//! | span name, `gen_ai.operation.name` | `retrieval` | `apply_guardrail` | `invoke_workflow` |
+//! | `otel.name` | `retrieval {data_source}` | `apply_guardrail {shield}` | `invoke_workflow {name}` |
+//! | `otel.kind` | `client` | `internal` | `internal` |
+//! | attributes | `gen_ai.data_source.id`, `gen_ai.request.top_k`, `llm_telemetry.retrieval.document_count` | `llm_telemetry.guardrail.shield_id`, `llm_telemetry.guardrail.violated`, `llm_telemetry.guardrail.violation.level`, `llm_telemetry.guardrail.violation.message` | `gen_ai.workflow.name`, `gen_ai.conversation.id`, `user.id` |
+//! | content (only when capture is on) | `gen_ai.retrieval.query.text`, `gen_ai.retrieval.documents` | `gen_ai.input.messages`, `gen_ai.output.messages` | `gen_ai.input.messages`, `gen_ai.output.messages` |
 //!
 //! Every span also has `otel.status_code` (`ok` or `error`), `otel.status_message`,
 //! `error.type` and `code.function`. A function that returns `Err(e)` ends `error`, with
@@ -27,9 +36,10 @@
 //! future is instrumented) or another `impl Trait`, trait impl methods and
 //! `#[async_trait]` methods, whatever their visibility.
 //!
-//! Arguments common to the three macros:
+//! Arguments common to the macros:
 //!
-//! - `name = "..."`: the span's `otel.name`, instead of the convention's.
+//! - `name = "..."`: the span's `otel.name`, instead of the convention's (except on
+//!   `#[instrument_workflow]`, where `name = expr` is the workflow's name).
 //! - `skip(a, b)`: parameters never recorded as content (`self` never is).
 //! - `fields(key = expr, other.key = %expr, dbg = ?expr, later)`: extra fields, as in
 //!   `tracing`: `%` records with `Display`, `?` with `Debug`, a bare name declares an
@@ -73,7 +83,10 @@ use proc_macro::TokenStream;
 /// `Box<T>`, `Arc<T>` and `&T` when `T` does): `gen_ai.usage.input_tokens`,
 /// `gen_ai.usage.output_tokens` and, when present, the cached and reasoning tokens are
 /// read from the returned value. A return type without it is a compile error at that
-/// type. With `usage = manual` there is no such requirement: the body reports the
+/// type. An `operation = embeddings` span records the input tokens only, and
+/// `gen_ai.embeddings.dimension.count` when the return value implements
+/// `llm_telemetry::Embeddings` (vectors of `f32`/`f64` and batches of them do; without
+/// it, no dimension and no error). With `usage = manual` there is no such requirement: the body reports the
 /// usage itself with `llm_telemetry::record_usage(Usage::new(prompt, completion))`,
 /// useful for streaming responses.
 ///
@@ -119,6 +132,7 @@ pub fn instrument_inference(args: TokenStream, item: TokenStream) -> TokenStream
 /// - `agent = expr`: `gen_ai.agent.name` (`Display`); the function's name by default.
 /// - `session = expr`: `gen_ai.conversation.id` (`Display`), which groups the turns of
 ///   one conversation.
+/// - `user = expr`: `user.id` (`Display`), the end user the turn serves.
 ///
 /// With content capture on, the arguments that implement `Debug` are recorded as a JSON
 /// object in `gen_ai.input.messages` and the return value's `Debug` in
@@ -130,7 +144,7 @@ pub fn instrument_inference(args: TokenStream, item: TokenStream) -> TokenStream
 /// pub struct Agent { name: String }
 ///
 /// impl Agent {
-///     #[instrument_agent_turn(agent = self.name, session = session_id)]
+///     #[instrument_agent_turn(agent = self.name, session = session_id, user = "alice")]
 ///     pub async fn turn(&self, session_id: &str, input: &str) -> Result<String, std::io::Error> {
 ///         // ... inferences and tool calls, each a child span ...
 /// #       Ok(input.to_owned())
@@ -165,4 +179,106 @@ pub fn instrument_agent_turn(args: TokenStream, item: TokenStream) -> TokenStrea
 #[proc_macro_attribute]
 pub fn instrument_tool(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::instrument::<attr::ToolArgs>(args.into(), item.into()).into()
+}
+
+/// Instrument a retrieval (a vector store or index query, a RAG step): one
+/// `retrieval {data_source}` span (GenAI client span) with the data source, the top-k
+/// asked for and the number of documents returned.
+///
+/// Arguments, besides the common `name`, `skip`, `fields` and `crate`:
+///
+/// - `data_source = expr`: `gen_ai.data_source.id` (`Display`), and the span's
+///   `otel.name` `"retrieval {data_source}"`.
+/// - `top_k = expr`: `gen_ai.request.top_k`, recorded as a number: the expression must
+///   be an integer (`u32`, `usize`, `i64`, ...), or it is a compile error at it.
+/// - `query = expr`: the query recorded as content (`Display`); without it, the
+///   arguments are.
+///
+/// **Documents.** The return type must implement `llm_telemetry::RetrievedDocuments`
+/// (it is implemented for `Vec<T>`, `[T]` and `[T; N]`, and for `Result<T, E>`,
+/// `Option<T>`, `Box<T>`, `Arc<T>` and `&T` when `T` does):
+/// `llm_telemetry.retrieval.document_count` is read from the returned value. A return
+/// type without it is a compile error at that type. An `Err` is the span's error, as
+/// for every macro.
+///
+/// With content capture on, the query (or the arguments that implement `Debug`, as a
+/// JSON object) is recorded in `gen_ai.retrieval.query.text` and the return value's
+/// `Debug` in `gen_ai.retrieval.documents`.
+///
+/// ```ignore
+/// use llm_telemetry::instrument_retrieval;
+///
+/// #[instrument_retrieval(data_source = self.vector_db_id, top_k = k, query = query)]
+/// async fn query_chunks(&self, query: &str, k: usize) -> Result<Vec<Chunk>, Error> {
+///     // ... search the vector store ...
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn instrument_retrieval(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument::<attr::RetrievalArgs>(args.into(), item.into()).into()
+}
+
+/// Instrument a guardrail (llama-stack's safety shields, `run_shield`): one
+/// `apply_guardrail {shield}` span with the shield and its verdict.
+///
+/// Arguments, besides the common `name`, `skip`, `fields` and `crate`:
+///
+/// - `shield = expr`: `llm_telemetry.guardrail.shield_id` (`Display`), and the span's
+///   `otel.name` `"apply_guardrail {shield}"`.
+///
+/// **Verdict.** The return type must implement `llm_telemetry::GuardrailVerdict` (it is
+/// implemented for `Violation`, and for `Option<T>`, `Result<T, E>`, `Box<T>`,
+/// `Arc<T>` and `&T` when `T` does). A violation records
+/// `llm_telemetry.guardrail.violated = true`, `llm_telemetry.guardrail.violation.level`
+/// (`info`, `warn` or `error`) and `llm_telemetry.guardrail.violation.message`; no
+/// violation records `violated = false`. A violation is an outcome, not an error: the
+/// span's status is `ok`. An `Err` is the span's error and records no verdict. A return
+/// type without `GuardrailVerdict` is a compile error at that type.
+///
+/// With content capture on, the arguments that implement `Debug` are recorded as a JSON
+/// object in `gen_ai.input.messages` and the return value's `Debug` in
+/// `gen_ai.output.messages`.
+///
+/// ```ignore
+/// use llm_telemetry::{instrument_guardrail, Violation, ViolationLevel};
+///
+/// #[instrument_guardrail(shield = shield_id)]
+/// fn run_shield(shield_id: &str, message: &str) -> Result<Option<Violation>, Error> {
+///     if message.contains("password") {
+///         return Ok(Some(Violation::new(ViolationLevel::Error, "I can't help with that.")));
+///     }
+///     Ok(None)
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn instrument_guardrail(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument::<attr::GuardrailArgs>(args.into(), item.into()).into()
+}
+
+/// Instrument a workflow (several agents, or several turns, working on one task): one
+/// `invoke_workflow {name}` span, parent of the turns, inferences and tools it runs.
+///
+/// Arguments, besides the common `skip`, `fields` and `crate`:
+///
+/// - `name = expr`: `gen_ai.workflow.name` (`Display`); the function's name by default.
+///   Here `name` is the workflow's name, which names the span (`invoke_workflow {name}`),
+///   not the common `name = "..."` override of `otel.name`.
+/// - `user = expr`: `user.id` (`Display`), the end user the workflow serves.
+/// - `session = expr`: `gen_ai.conversation.id` (`Display`).
+///
+/// With content capture on, the arguments that implement `Debug` are recorded as a JSON
+/// object in `gen_ai.input.messages` and the return value's `Debug` in
+/// `gen_ai.output.messages`.
+///
+/// ```ignore
+/// use llm_telemetry::instrument_workflow;
+///
+/// #[instrument_workflow(name = "trip-planner", user = req.user_id, session = req.session)]
+/// async fn plan_trip(req: &TripRequest) -> Result<Plan, Error> {
+///     // ... agent turns, each a child span ...
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn instrument_workflow(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::instrument::<attr::WorkflowArgs>(args.into(), item.into()).into()
 }

@@ -3,13 +3,16 @@
 //! (with the argument or literal that sets each one), where captured content goes,
 //! and whether the token usage is read from the return value.
 //!
-//! This is where the three macros differ; the code generator reads a [`SpanSpec`]
+//! This is where the macros differ; the code generator reads a [`SpanSpec`]
 //! and does the same for all of them.
 
 use syn::ext::IdentExt;
 use syn::{Expr, ExprLit, Ident, Lit};
 
-use crate::attr::{AgentTurnArgs, InferenceArgs, MacroArgs, ToolArgs, UsageMode};
+use crate::attr::{
+    AgentTurnArgs, GuardrailArgs, InferenceArgs, MacroArgs, Operation, RetrievalArgs, ToolArgs,
+    UsageMode, WorkflowArgs,
+};
 use crate::errors::Errors;
 
 /// The arguments of a macro, as the span they describe.
@@ -52,6 +55,32 @@ pub(crate) struct SpanSpec<'a> {
     pub(crate) content_fields: (&'static str, &'static str),
     /// Read `gen_ai.usage.*` from the return value through `TokenUsage`.
     pub(crate) read_usage: bool,
+    /// The expression whose `Display` is the input content (`query = expr`), instead of
+    /// the arguments as JSON.
+    pub(crate) input_content: Option<&'a Expr>,
+    /// What else is read from the return value, after the status.
+    pub(crate) hooks: Vec<OutcomeHook>,
+}
+
+/// Something an outcome records from the return value `ret: &R`, after the status,
+/// through a runtime function `__private::{recorder}(span, value)`.
+pub(crate) enum OutcomeHook {
+    /// `value = <R as __private::{trait_name}>::{method}(ret)`, unless `ret` is an
+    /// `Err`: `R` must implement the trait, or the trait's `on_unimplemented` message
+    /// points at the return type.
+    Required {
+        trait_name: &'static str,
+        method: &'static str,
+        recorder: &'static str,
+    },
+    /// `value = (&&__private::{probe}(ret)).{method}()`, with the dispatch traits in
+    /// scope: a type without the trait gives `None`, no error.
+    Probed {
+        probe: &'static str,
+        traits: [&'static str; 2],
+        method: &'static str,
+        recorder: &'static str,
+    },
 }
 
 /// The value of a GenAI field.
@@ -62,6 +91,9 @@ pub(crate) enum Value<'a> {
     Str(String),
     /// An argument's expression, evaluated once before the body, recorded with `Display`.
     Expr(&'a Expr),
+    /// An argument's expression, evaluated once before the body, recorded as a number
+    /// (it must be an integer).
+    Integer(&'a Expr),
 }
 
 impl<'a> Value<'a> {
@@ -105,7 +137,10 @@ impl SpanArgs for InferenceArgs {
             ],
             content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
             read_usage: self.usage == UsageMode::FromReturn,
+            input_content: None,
+            hooks: Vec::new(),
         }
+        .for_operation(self.operation)
     }
 
     fn stream_settings(&self) -> Option<StreamSettings> {
@@ -130,11 +165,14 @@ impl SpanArgs for AgentTurnArgs {
             fields: vec![
                 ("gen_ai.agent.name", agent),
                 ("gen_ai.conversation.id", Value::of(self.session.as_ref())),
+                ("user.id", Value::of(self.user.as_ref())),
                 ("gen_ai.input.messages", Value::Empty),
                 ("gen_ai.output.messages", Value::Empty),
             ],
             content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
             read_usage: false,
+            input_content: None,
+            hooks: Vec::new(),
         }
     }
 }
@@ -155,6 +193,114 @@ impl SpanArgs for ToolArgs {
             ],
             content_fields: ("gen_ai.tool.call.arguments", "gen_ai.tool.call.result"),
             read_usage: false,
+            input_content: None,
+            hooks: Vec::new(),
+        }
+    }
+}
+
+impl SpanSpec<'_> {
+    /// An inference's spec for its operation: `embeddings` yield no output tokens, and
+    /// the vectors' dimension when the return value tells it (`Embeddings`, optional).
+    fn for_operation(mut self, operation: Operation) -> Self {
+        if operation == Operation::Embeddings {
+            self.fields.retain(|(name, _)| {
+                !matches!(
+                    *name,
+                    "gen_ai.usage.output_tokens" | "gen_ai.usage.reasoning.output_tokens"
+                )
+            });
+            self.fields
+                .push(("gen_ai.embeddings.dimension.count", Value::Empty));
+            self.hooks.push(OutcomeHook::Probed {
+                probe: "DimensionProbe",
+                traits: ["DimensionOf", "DimensionNone"],
+                method: "__llm_dimension",
+                recorder: "record_dimension",
+            });
+        }
+        self
+    }
+}
+
+impl SpanArgs for RetrievalArgs {
+    fn span_spec(&self, _fn_name: &Ident) -> SpanSpec<'_> {
+        SpanSpec {
+            operation: "retrieval",
+            otel_kind: "client",
+            subject: "gen_ai.data_source.id",
+            fields: vec![
+                (
+                    "gen_ai.data_source.id",
+                    Value::of(self.data_source.as_ref()),
+                ),
+                (
+                    "gen_ai.request.top_k",
+                    self.top_k.as_ref().map_or(Value::Empty, Value::Integer),
+                ),
+                ("llm_telemetry.retrieval.document_count", Value::Empty),
+                ("gen_ai.retrieval.query.text", Value::Empty),
+                ("gen_ai.retrieval.documents", Value::Empty),
+            ],
+            content_fields: ("gen_ai.retrieval.query.text", "gen_ai.retrieval.documents"),
+            read_usage: false,
+            input_content: self.query.as_ref(),
+            hooks: vec![OutcomeHook::Required {
+                trait_name: "RetrievedDocuments",
+                method: "document_count",
+                recorder: "record_document_count",
+            }],
+        }
+    }
+}
+
+impl SpanArgs for GuardrailArgs {
+    fn span_spec(&self, _fn_name: &Ident) -> SpanSpec<'_> {
+        SpanSpec {
+            operation: "apply_guardrail",
+            otel_kind: "internal",
+            subject: "llm_telemetry.guardrail.shield_id",
+            fields: vec![
+                (
+                    "llm_telemetry.guardrail.shield_id",
+                    Value::of(self.shield.as_ref()),
+                ),
+                ("llm_telemetry.guardrail.violated", Value::Empty),
+                ("llm_telemetry.guardrail.violation.level", Value::Empty),
+                ("llm_telemetry.guardrail.violation.message", Value::Empty),
+                ("gen_ai.input.messages", Value::Empty),
+                ("gen_ai.output.messages", Value::Empty),
+            ],
+            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
+            read_usage: false,
+            input_content: None,
+            hooks: vec![OutcomeHook::Required {
+                trait_name: "GuardrailVerdict",
+                method: "violation",
+                recorder: "record_verdict",
+            }],
+        }
+    }
+}
+
+impl SpanArgs for WorkflowArgs {
+    fn span_spec(&self, fn_name: &Ident) -> SpanSpec<'_> {
+        let workflow = Value::of(self.name.as_ref()).or_str(|| fn_name.unraw().to_string());
+        SpanSpec {
+            operation: "invoke_workflow",
+            otel_kind: "internal",
+            subject: "gen_ai.workflow.name",
+            fields: vec![
+                ("gen_ai.workflow.name", workflow),
+                ("gen_ai.conversation.id", Value::of(self.session.as_ref())),
+                ("user.id", Value::of(self.user.as_ref())),
+                ("gen_ai.input.messages", Value::Empty),
+                ("gen_ai.output.messages", Value::Empty),
+            ],
+            content_fields: ("gen_ai.input.messages", "gen_ai.output.messages"),
+            read_usage: false,
+            input_content: None,
+            hooks: Vec::new(),
         }
     }
 }

@@ -1,9 +1,13 @@
 //! # llm-telemetry
 //!
 //! Observability for LLM and agent applications: put `#[instrument_inference]`,
-//! `#[instrument_agent_turn]` or `#[instrument_tool]` on a function and every call becomes
-//! a span named and attributed after the OpenTelemetry GenAI conventions, with its token
-//! usage, status and duration, plus token and latency metrics. [`init`] routes those spans
+//! `#[instrument_agent_turn]`, `#[instrument_tool]`, `#[instrument_retrieval]`,
+//! `#[instrument_guardrail]` or `#[instrument_workflow]` on a function and every call
+//! becomes a span named and attributed after the OpenTelemetry GenAI conventions, with its
+//! token usage, status and duration, plus token and latency metrics. A retrieval's
+//! documents, a guardrail's verdict and the dimension of embeddings are read from the
+//! return value through [`RetrievedDocuments`], [`GuardrailVerdict`] and [`Embeddings`],
+//! as the token usage is through [`TokenUsage`]. [`init`] routes those spans
 //! through a `tracing` layer into the sinks named by `TELEMETRY_SINKS` (console, SQLite,
 //! OTLP); the guard it returns flushes every sink when dropped.
 //!
@@ -48,7 +52,10 @@
     allow(dead_code, unused_imports)
 )]
 
-pub use llm_telemetry_macros::{instrument_agent_turn, instrument_inference, instrument_tool};
+pub use llm_telemetry_macros::{
+    instrument_agent_turn, instrument_guardrail, instrument_inference, instrument_retrieval,
+    instrument_tool, instrument_workflow,
+};
 
 // The modules are layers that import downward only (`tests/layers.rs` checks it; the
 // README's architecture section draws them): L0 model, L1 config and event, L2 metrics,
@@ -84,7 +91,10 @@ pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredL
 pub use guard::{TelemetryGuard, TelemetryStats};
 pub use instrument::record_usage;
 pub use layer::TelemetryLayer;
-pub use model::{InvalidId, Severity, SpanId, SpanStatus, TokenUsage, TraceId, Usage};
+pub use model::{
+    Embeddings, GuardrailVerdict, InvalidId, RetrievedDocuments, Severity, SpanId, SpanStatus,
+    TokenUsage, TraceId, Usage, Violation, ViolationLevel,
+};
 pub use pipeline::SinkStats;
 
 /// Install llm-telemetry as the global `tracing` subscriber, configured from the

@@ -9,6 +9,10 @@ pub use crate::instrument::capture::{
     capture_enabled, record_content, ArgsJson, Capture, CaptureDebug, CaptureNone,
 };
 pub use crate::instrument::future::{instrument_future, InstrumentedCall};
+pub use crate::instrument::hooks::{
+    integer_field, record_dimension, record_display_content, record_document_count, record_verdict,
+    DimensionNone, DimensionOf, DimensionProbe, IntegerField, Returned, ReturnedErr, ReturnedValue,
+};
 pub use crate::instrument::outcome::{
     Outcome, OutcomeErr, OutcomeErrDebug, OutcomeErrDisplay, OutcomeValue,
 };
@@ -21,4 +25,6 @@ pub use crate::instrument::stream::{
     ChunkValue, DeclaredStream, InstrumentedStream, StreamUsage,
 };
 pub use crate::instrument::usage::{record_usage_and_ok, record_usage_on};
+pub use crate::model::guardrail::GuardrailVerdict;
+pub use crate::model::retrieval::RetrievedDocuments;
 pub use crate::model::usage::TokenUsage;

@@ -6,18 +6,25 @@
 pub mod attr;
 pub mod attr_str;
 pub mod diag;
+pub mod embeddings;
+pub mod guardrail;
 pub mod ids;
 pub mod log;
 pub mod metric;
 pub mod named_enum;
+pub mod retrieval;
 pub mod semconv;
 pub mod span;
 pub mod suppress;
 pub mod time;
 pub mod usage;
 pub mod vocab;
+pub mod wrappers;
 
+pub use embeddings::Embeddings;
+pub use guardrail::{GuardrailVerdict, Violation, ViolationLevel};
 pub use ids::{InvalidId, SpanId, TraceId};
+pub use retrieval::RetrievedDocuments;
 pub use usage::{TokenUsage, Usage};
 pub use vocab::{Severity, SpanStatus};
 

@@ -65,7 +65,7 @@ pub const OTEL_STATUS_MESSAGE: &str = "otel.status_message";
 pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
 
 /// `gen_ai.request.stream`: true on a streamed inference.
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
+#[allow(dead_code)] // the macros write it (as a literal: span field names must be)
 pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
 /// `gen_ai.response.time_to_first_chunk`: seconds from the call to a stream's first item.
 pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
@@ -73,21 +73,18 @@ pub const TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
 pub const STREAM_CHUNKS: &str = "llm_telemetry.stream.chunks";
 
 /// `gen_ai.data_source.id`: what a retrieval searched (an index, a vector store).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
+#[allow(dead_code)] // the macros write it (as a literal: span field names must be)
 pub const DATA_SOURCE_ID: &str = "gen_ai.data_source.id";
 /// `gen_ai.request.top_k`: how many documents a retrieval asked for (v1.41 name).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
+#[allow(dead_code)] // the macros write it (as a literal: span field names must be)
 pub const REQUEST_TOP_K: &str = "gen_ai.request.top_k";
 /// `gen_ai.retrieval.query.text`: a retrieval's query (content: capture only).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const RETRIEVAL_QUERY: &str = "gen_ai.retrieval.query.text";
 /// `gen_ai.retrieval.documents`: the documents a retrieval returned (content: capture only).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const RETRIEVAL_DOCUMENTS: &str = "gen_ai.retrieval.documents";
 /// How many documents a retrieval returned (no GenAI convention counts them).
 pub const RETRIEVAL_DOCUMENT_COUNT: &str = "llm_telemetry.retrieval.document_count";
 /// `gen_ai.embeddings.dimension.count`: the dimension of the embeddings returned.
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const EMBEDDINGS_DIMENSION: &str = "gen_ai.embeddings.dimension.count";
 
 /// The shield (guardrail) that checked the content (llama-stack's `shield_id`).
@@ -97,11 +94,10 @@ pub const GUARDRAIL_VIOLATED: &str = "llm_telemetry.guardrail.violated";
 /// The violation's level: `info`, `warn` or `error` (llama-stack's `ViolationLevel`).
 pub const GUARDRAIL_VIOLATION_LEVEL: &str = "llm_telemetry.guardrail.violation.level";
 /// The violation's message, as the shield gives it to the user.
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
 pub const GUARDRAIL_VIOLATION_MESSAGE: &str = "llm_telemetry.guardrail.violation.message";
 
 /// `gen_ai.workflow.name`: a multi-agent workflow (v1.41 `invoke_workflow` span).
-#[allow(dead_code)] // TODO(issue 14): read by the stream wrapper and the sinks
+#[allow(dead_code)] // the macros write it (as a literal: span field names must be)
 pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 
 /// An agent turn's or workflow's inference count (the inferences below it, at any depth).
