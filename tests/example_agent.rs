@@ -68,11 +68,11 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
 
     let spans = store.spans();
     let traces = by_trace(&spans);
-    assert_eq!(traces.len(), 5, "five turns in two sessions");
-    assert_eq!(count(&store.path, "SELECT COUNT(*) FROM traces"), 5);
+    assert_eq!(traces.len(), 6, "six turns in two sessions");
+    assert_eq!(count(&store.path, "SELECT COUNT(*) FROM traces"), 6);
     assert_eq!(
         count(&store.path, "SELECT COUNT(*) FROM traces t JOIN spans s ON s.span_id = t.root_span_id WHERE s.name LIKE 'invoke_agent %'"),
-        5,
+        6,
         "every trace's root is the turn"
     );
 
@@ -89,10 +89,30 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
                 "turn -> inference/tool"
             );
         }
+        let user = match root.attr_str("gen_ai.conversation.id") {
+            Some("session-paris") => "alice",
+            Some("session-atlantis") => "bob",
+            other => panic!("unexpected session {other:?}"),
+        };
+        assert_eq!(root.attr_str("user.id"), Some(user));
+        // Every turn runs the guardrail on its input first.
+        let guard = spans
+            .iter()
+            .find(|s| s.name == "apply_guardrail prompt-guard")
+            .expect("a guardrail span");
+        assert_eq!(guard.status, "ok", "a violation is not an error");
         let chats: Vec<_> = spans
             .iter()
             .filter(|s| s.name == "chat local-rules-1")
             .collect();
+        if guard.attr("llm_telemetry.guardrail.violated") == Some(&serde_json::json!(true)) {
+            assert_eq!(
+                guard.attr_str("llm_telemetry.guardrail.violation.level"),
+                Some("error")
+            );
+            assert!(chats.is_empty(), "a stopped turn calls no model");
+            continue;
+        }
         assert!(!chats.is_empty());
         let mut input = 0;
         for c in &chats {
@@ -132,6 +152,73 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
     assert_eq!(failed[0].attr_str("error.type"), Some("ToolError"));
     let ok = spans.iter().filter(|s| s.status == "ok").count();
     assert_eq!(ok, spans.len() - 1);
+
+    // One input is stopped by the guardrail.
+    let violations: Vec<_> = spans
+        .iter()
+        .filter(|s| s.attr("llm_telemetry.guardrail.violated") == Some(&serde_json::json!(true)))
+        .collect();
+    assert_eq!(violations.len(), 1);
+    assert!(violations[0]
+        .attr_str("llm_telemetry.guardrail.violation.message")
+        .is_some_and(|m| m.contains("override my instructions")));
+    assert_eq!(
+        count(&store.path, "SELECT CAST(SUM(value) AS INTEGER) FROM metrics WHERE name = 'llama_stack.guardrail_violations'"),
+        1
+    );
+
+    // The weather in Paris comes with the city guides: one retrieval, two documents.
+    let retrievals: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name.starts_with("retrieval "))
+        .collect();
+    assert_eq!(retrievals.len(), 1, "{retrievals:?}");
+    assert_eq!(retrievals[0].name, "retrieval city-guides");
+    assert_eq!(retrievals[0].kind, "client");
+    assert_eq!(
+        retrievals[0].attr_str("gen_ai.data_source.id"),
+        Some("city-guides")
+    );
+    assert_eq!(retrievals[0].attr_u64("gen_ai.request.top_k"), Some(2));
+    assert_eq!(
+        retrievals[0].attr_u64("llm_telemetry.retrieval.document_count"),
+        Some(2)
+    );
+    assert!(
+        retrievals[0].attr("gen_ai.retrieval.query.text").is_none(),
+        "content is off"
+    );
+
+    // The answer after each tool result is streamed: the span covers the whole stream.
+    let streamed: Vec<_> = spans
+        .iter()
+        .filter(|s| s.attr("gen_ai.request.stream") == Some(&serde_json::json!(true)))
+        .collect();
+    assert_eq!(streamed.len(), 4, "one per tool call");
+    let mut later_chunks = 0;
+    for s in &streamed {
+        let chunks = s.attr_u64("llm_telemetry.stream.chunks").expect("chunks");
+        assert!(chunks > 1);
+        later_chunks += chunks - 1;
+        let ttfc = s
+            .attr("gen_ai.response.time_to_first_chunk")
+            .and_then(serde_json::Value::as_f64)
+            .expect("time to first chunk");
+        assert!(
+            ttfc > 0.0 && ttfc * 1000.0 < s.duration_ms,
+            "{ttfc} s of {} ms",
+            s.duration_ms
+        );
+        assert!(s.attr_u64("gen_ai.usage.output_tokens").unwrap() > 0);
+    }
+    assert_eq!(
+        count(&store.path, "SELECT SUM(count) FROM metrics WHERE name = 'gen_ai.client.operation.time_to_first_chunk'"),
+        4
+    );
+    assert_eq!(
+        count(&store.path, "SELECT SUM(count) FROM metrics WHERE name = 'gen_ai.client.operation.time_per_output_chunk'") as u64,
+        later_chunks
+    );
 
     // llama-stack's metric events on each inference, and the metric points (aggregated:
     // `count` measurements per row).

@@ -102,7 +102,7 @@ fn run_agent_sessions() -> usize {
     rt.block_on(async {
         let agent = agent::Agent::new("weather-assistant", "local-rules-1");
         let mut turns = 0;
-        for (session, inputs) in agent::SESSIONS {
+        for (session, _user, inputs) in agent::SESSIONS {
             for input in inputs.iter() {
                 agent.turn(session, input).await.expect("turn");
                 turns += 1;
@@ -989,7 +989,7 @@ fn child_global_subscriber() {
         .unwrap();
     rt.block_on(async {
         let agent = agent::Agent::new("weather-assistant", "local-rules-1");
-        for (session, inputs) in agent::SESSIONS {
+        for (session, _user, inputs) in agent::SESSIONS {
             for input in inputs.iter() {
                 agent.turn(session, input).await.unwrap();
             }

@@ -167,7 +167,7 @@ fn scrape_matches_sqlite_and_the_llama_stack_promql_works() {
         .unwrap();
     rt.block_on(async {
         let agent = agent::Agent::new("weather-assistant", "local-rules-1");
-        for (session, inputs) in agent::SESSIONS {
+        for (session, _user, inputs) in agent::SESSIONS {
             for input in inputs.iter() {
                 agent.turn(session, input).await.unwrap();
             }

@@ -168,7 +168,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 async fn self_test(addr: SocketAddr) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let client = reqwest::Client::new();
     let mut trace_ids = Vec::new();
-    for (session, inputs) in SESSIONS {
+    for (session, _user, inputs) in SESSIONS {
         for input in inputs.iter() {
             let url = format!("http://{addr}/v1/agents/weather/sessions/{session}/turn");
             let response = client.post(url).body(input.to_string()).send().await?;
