@@ -42,8 +42,8 @@ async fn run_turn(agent: Arc<Agent>, i: usize) {
     );
 }
 
-/// 200 traces, each: one `invoke_agent` root whose conversation id is its own, two
-/// inferences and one tool under it, the tool's argument naming the turn's number, and
+/// 200 traces, each: one `invoke_agent` root whose conversation id is its own, the input
+/// guardrail, two inferences (the second streamed) and one tool under it, the tool's argument naming the turn's number, and
 /// the root's token sum equal to its inferences'.
 fn assert_unmixed(store: &TempStore, turns: usize) {
     let spans = store.spans();
@@ -64,8 +64,8 @@ fn assert_unmixed(store: &TempStore, turns: usize) {
         let children: Vec<_> = spans.iter().filter(|s| s.span_id != root.span_id).collect();
         assert_eq!(
             children.len(),
-            3,
-            "trace {trace_id}: two inferences and a tool"
+            4,
+            "trace {trace_id}: a guardrail, two inferences and a tool"
         );
         for c in &children {
             assert_eq!(

@@ -28,9 +28,9 @@ fn example_server_answers_with_trace_ids_the_store_holds() {
         .lines()
         .filter_map(|l| l.strip_prefix("x-trace-id: "))
         .collect();
-    assert_eq!(trace_ids.len(), 5, "{stdout}");
+    assert_eq!(trace_ids.len(), 6, "{stdout}");
     assert!(
-        stdout.contains("llama_stack_requests_total{api=\"agents\",status=\"200\"} 5"),
+        stdout.contains("llama_stack_requests_total{api=\"agents\",status=\"200\"} 6"),
         "{stdout}"
     );
     assert!(
@@ -59,7 +59,17 @@ fn example_server_answers_with_trace_ids_the_store_holds() {
             turn.parent_span_id.as_deref(),
             Some(server.span_id.as_str())
         );
-        assert!(trace.iter().any(|s| s.name.starts_with("chat ")
-            && s.parent_span_id.as_deref() == Some(turn.span_id.as_str())));
+        let child = |prefix: &str| {
+            trace.iter().any(|s| {
+                s.name.starts_with(prefix)
+                    && s.parent_span_id.as_deref() == Some(turn.span_id.as_str())
+            })
+        };
+        assert!(child("apply_guardrail "), "every input is checked");
+        // The one input the guardrail stops calls no model.
+        let stopped = trace
+            .iter()
+            .any(|s| s.attr("llm_telemetry.guardrail.violated") == Some(&serde_json::json!(true)));
+        assert_eq!(child("chat "), !stopped);
     }
 }

@@ -37,7 +37,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let path = path.display();
             println!("\nTraces stored in {path}");
             println!("Browse them:\n  cargo run -p llm-telemetry-cli -- --db {path} list");
-            println!("Its conversations:\n  cargo run -p llm-telemetry-cli -- --db {path} sessions");
+            println!(
+                "Its conversations:\n  cargo run -p llm-telemetry-cli -- --db {path} sessions"
+            );
             println!("Or query them with SQL:\n  sqlite3 {path} \"SELECT name, COUNT(*), ROUND(AVG(duration_ms), 2) AS avg_ms FROM spans GROUP BY name ORDER BY avg_ms DESC\"");
         }
         None => println!("\nThe sqlite sink is off (TELEMETRY_SINKS); nothing was stored."),
