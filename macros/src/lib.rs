@@ -76,7 +76,19 @@ use proc_macro::TokenStream;
 /// - `provider = expr`: `gen_ai.provider.name` (`Display`), e.g. `"ollama"`, `"openai"`.
 /// - `operation = chat | text_completion | embeddings | generate_content`: the span's
 ///   name and `gen_ai.operation.name`; `chat` by default.
-/// - `usage = manual`: see below.
+/// - `usage = manual`: see below; `usage = sum`: a stream's chunks report deltas.
+/// - `stream`: the function returns a stream whose type the macro cannot recognise by
+///   its name (an alias of `Pin<Box<dyn Stream<Item = T> + Send>>`).
+///
+/// **Streams.** On a function that returns a stream — `impl Stream<Item = T>`,
+/// `BoxStream<'_, T>`, `LocalBoxStream<'_, T>`, `Pin<Box<dyn Stream<Item = T> + ..>>`, or a
+/// `Result` of one, from a plain function, an `async fn`, a function returning
+/// `impl Future` or an `#[async_trait]` method — the span stays open until the stream
+/// yields `None` or is dropped. It records `gen_ai.request.stream`,
+/// `gen_ai.response.time_to_first_chunk` (seconds from the span's start to the first
+/// item), `llm_telemetry.stream.chunks`, and the usage the items report (`T:
+/// TokenUsage`): each counter's last non-zero value, or their sum with `usage = sum`. An
+/// `Err` item or an `Err` from the connection ends it `error`; dropped early, `cancelled`.
 ///
 /// **Token usage.** By default the return type must implement
 /// `llm_telemetry::TokenUsage` (it is implemented for `Result<T, E>`, `Option<T>`,
@@ -87,8 +99,7 @@ use proc_macro::TokenStream;
 /// `gen_ai.embeddings.dimension.count` when the return value implements
 /// `llm_telemetry::Embeddings` (vectors of `f32`/`f64` and batches of them do; without
 /// it, no dimension and no error). With `usage = manual` there is no such requirement: the body reports the
-/// usage itself with `llm_telemetry::record_usage(Usage::new(prompt, completion))`,
-/// useful for streaming responses.
+/// usage itself with `llm_telemetry::record_usage(Usage::new(prompt, completion))`.
 ///
 /// With content capture on (`TELEMETRY_CAPTURE_CONTENT=true`), the arguments that
 /// implement `Debug` are recorded as a JSON object in `gen_ai.input.messages` and the
@@ -117,6 +128,19 @@ use proc_macro::TokenStream;
 /// fn embed(text: &str) -> Vec<f32> {
 ///     llm_telemetry::record_usage(Usage::new(text.len() as u64 / 4, 0));
 ///     vec![0.0; 768]
+/// }
+///
+/// pub struct Chunk { pub delta: String, pub usage: Option<Usage> }
+///
+/// impl TokenUsage for Chunk {
+///     fn token_usage(&self) -> Option<Usage> { self.usage }
+/// }
+///
+/// // The span ends with the stream, not when the function returns.
+/// #[instrument_inference(model = "gpt-4o", provider = "openai")]
+/// fn chat_stream(prompt: &str) -> futures::stream::BoxStream<'static, Chunk> {
+///     // ... open the response stream ...
+/// #   unimplemented!()
 /// }
 /// ```
 #[proc_macro_attribute]
