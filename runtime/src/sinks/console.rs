@@ -19,8 +19,8 @@ use crate::metrics::InferenceMetrics;
 use crate::model::attr::AttrValue;
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::semconv::{
-    guardrail_violated, GUARDRAIL_VIOLATION_LEVEL, RETRIEVAL_DOCUMENT_COUNT, STREAM_CHUNKS,
-    TIME_TO_FIRST_CHUNK, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
+    guardrail_violated, EMBEDDINGS_DIMENSION, GUARDRAIL_VIOLATION_LEVEL, RETRIEVAL_DOCUMENT_COUNT,
+    STREAM_CHUNKS, TIME_TO_FIRST_CHUNK, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
 };
 use crate::model::span::SpanRecord;
 use crate::model::vocab::{SpanCategory, SpanStatus};
@@ -123,13 +123,21 @@ fn facts(line: &mut String, span: &SpanRecord) {
     use std::fmt::Write as _;
     let input = span.attr(USAGE_INPUT_TOKENS).and_then(AttrValue::as_u64);
     let output = span.attr(USAGE_OUTPUT_TOKENS).and_then(AttrValue::as_u64);
-    if input.is_some() || output.is_some() {
-        let _ = write!(
-            line,
-            " in={} out={}",
-            input.unwrap_or(0),
-            output.unwrap_or(0)
-        );
+    // An embeddings call has input tokens only.
+    match (input, output) {
+        (Some(i), Some(o)) => {
+            let _ = write!(line, " in={i} out={o}");
+        }
+        (Some(i), None) => {
+            let _ = write!(line, " in={i}");
+        }
+        (None, Some(o)) => {
+            let _ = write!(line, " in=0 out={o}");
+        }
+        (None, None) => {}
+    }
+    if let Some(d) = span.attr(EMBEDDINGS_DIMENSION).and_then(AttrValue::as_u64) {
+        let _ = write!(line, " dim={d}");
     }
     if let Some(n) = span.attr(TOOL_CALLS).and_then(AttrValue::as_u64) {
         if n > 0 {
