@@ -182,7 +182,10 @@ fn agent_export_matches_sqlite(protocol: OtlpProtocol) {
     drop(guard);
 
     let rows = sqlite_spans(&db);
-    let inferences: Vec<&Row> = rows.iter().filter(|r| r.kind == "client").collect();
+    let inferences: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.name.starts_with("chat "))
+        .collect();
     assert!(
         rows.len() > turns && inferences.len() >= turns,
         "{} rows for {turns} turns",
@@ -251,13 +254,13 @@ fn agent_export_matches_sqlite(protocol: OtlpProtocol) {
         }
     }
 
-    // Kinds by category: CLIENT for inference, INTERNAL for tools and turns.
+    // Kinds by category: CLIENT for inferences and retrievals, INTERNAL for the rest.
     for s in &spans {
         let op = s
             .attr("gen_ai.operation.name")
             .map(untag)
             .unwrap_or_default();
-        let expected = if op == "chat" {
+        let expected = if op == "chat" || op == "retrieval" {
             "SPAN_KIND_CLIENT"
         } else {
             "SPAN_KIND_INTERNAL"
@@ -599,7 +602,7 @@ fn child_no_collector() {
     assert!(guard.flush());
     let total: u64 = sqlite_spans(&db)
         .iter()
-        .filter(|r| r.kind == "client")
+        .filter(|r| r.name.starts_with("chat "))
         .map(|r| {
             r.attributes["gen_ai.usage.input_tokens"].as_u64().unwrap()
                 + r.attributes["gen_ai.usage.output_tokens"].as_u64().unwrap()
@@ -898,7 +901,9 @@ fn exporter_client_logs_never_feed_back() {
         assert!(
             r.name.starts_with("invoke_agent")
                 || r.name.starts_with("chat ")
-                || r.name.starts_with("execute_tool"),
+                || r.name.starts_with("execute_tool")
+                || r.name.starts_with("apply_guardrail")
+                || r.name.starts_with("retrieval"),
             "only the application's spans are stored, found `{}`",
             r.name
         );

@@ -113,7 +113,7 @@ fn sqlite_tokens(db: &Path, column: &str) -> (BTreeMap<String, f64>, BTreeMap<St
          FROM (SELECT attributes, \
                  json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"') AS input, \
                  json_extract(attributes, '$.\"gen_ai.usage.output_tokens\"') AS output \
-               FROM spans WHERE kind = 'client')"
+               FROM spans WHERE category = 'inference')"
     );
     let mut stmt = conn.prepare(&sql).unwrap();
     let rows = stmt
@@ -235,7 +235,7 @@ fn scrape_matches_sqlite_and_the_llama_stack_promql_works() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     let inferences: i64 = conn
         .query_row(
-            "SELECT COUNT(*) FROM spans WHERE kind = 'client'",
+            "SELECT COUNT(*) FROM spans WHERE category = 'inference'",
             [],
             |r| r.get(0),
         )
