@@ -151,17 +151,23 @@ impl LocalModel {
     }
 }
 
-/// One inference: usage is read from `ChatResponse` through `TokenUsage`.
-#[instrument_inference(model = req.model, provider = "local")]
-pub async fn chat(model: &LocalModel, req: &ChatRequest) -> Result<ChatResponse, ModelError> {
-    let prompt_tokens: u64 = req
+/// The prompt's tokens, or the error when they exceed the context window.
+fn prompt_tokens(req: &ChatRequest) -> Result<u64, ModelError> {
+    let tokens: u64 = req
         .messages
         .iter()
         .map(|m| count_tokens(&message_text(m)))
         .sum();
-    if prompt_tokens > 4096 {
-        return Err(ModelError::ContextTooLong(prompt_tokens as usize));
+    if tokens > 4096 {
+        return Err(ModelError::ContextTooLong(tokens as usize));
     }
+    Ok(tokens)
+}
+
+/// One inference: usage is read from `ChatResponse` through `TokenUsage`.
+#[instrument_inference(model = req.model, provider = "local")]
+pub async fn chat(model: &LocalModel, req: &ChatRequest) -> Result<ChatResponse, ModelError> {
+    let prompt_tokens = prompt_tokens(req)?;
     let reply = LocalModel::decide(&req.messages);
     let completion_tokens = match &reply {
         Reply::Answer(t) => count_tokens(t),
@@ -195,14 +201,7 @@ pub async fn chat_stream(
     model: &LocalModel,
     req: &ChatRequest,
 ) -> Result<impl Stream<Item = AnswerChunk> + Send + 'static, ModelError> {
-    let prompt_tokens: u64 = req
-        .messages
-        .iter()
-        .map(|m| count_tokens(&message_text(m)))
-        .sum();
-    if prompt_tokens > 4096 {
-        return Err(ModelError::ContextTooLong(prompt_tokens as usize));
-    }
+    let prompt_tokens = prompt_tokens(req)?;
     let text = match LocalModel::decide(&req.messages) {
         Reply::Answer(text) => text,
         Reply::CallTool { name, argument } => format!("{name}({argument})"),

@@ -109,27 +109,37 @@ fn future_output_of(ty: &Type) -> Option<&Type> {
     }
 }
 
-fn future_output_in<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) -> Option<&'a Type> {
+fn future_output_in<'a>(bounds: impl Iterator<Item = &'a TypeParamBound>) -> Option<&'a Type> {
+    assoc_type_in(bounds, "Future", "Output")
+}
+
+/// `X` of the bound `Trait<Assoc = X>` among `bounds` (`Future<Output = X>`,
+/// `Stream<Item = X>`), the trait named by its last path segment.
+pub(crate) fn assoc_type_in<'a>(
+    mut bounds: impl Iterator<Item = &'a TypeParamBound>,
+    trait_name: &str,
+    assoc_name: &str,
+) -> Option<&'a Type> {
     bounds.find_map(|bound| {
         let TypeParamBound::Trait(bound) = bound else {
             return None;
         };
         let last = bound.path.segments.last()?;
-        if last.ident != "Future" {
+        if last.ident != trait_name {
             return None;
         }
         let PathArguments::AngleBracketed(args) = &last.arguments else {
             return None;
         };
         args.args.iter().find_map(|arg| match arg {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            GenericArgument::AssocType(assoc) if assoc.ident == assoc_name => Some(&assoc.ty),
             _ => None,
         })
     })
 }
 
 /// Strip parentheses and invisible groups.
-fn peel(ty: &Type) -> &Type {
+pub(crate) fn peel(ty: &Type) -> &Type {
     match ty {
         Type::Paren(inner) => peel(&inner.elem),
         Type::Group(inner) => peel(&inner.elem),

@@ -10,7 +10,7 @@
 
 use syn::{GenericArgument, ItemFn, PathArguments, ReturnType, Type, TypeParamBound};
 
-use crate::async_like::{self, AsyncLike};
+use crate::async_like::{self, peel, AsyncLike};
 use crate::attr::{InferenceArgs, Operation, UsageMode};
 use crate::errors::Errors;
 
@@ -103,23 +103,8 @@ fn boxed_dyn_stream_item(ty: &Type) -> Option<&Type> {
 }
 
 /// `T` of the `Stream<Item = T>` bound among `bounds`.
-fn stream_item_in<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) -> Option<&'a Type> {
-    bounds.find_map(|bound| {
-        let TypeParamBound::Trait(bound) = bound else {
-            return None;
-        };
-        let last = bound.path.segments.last()?;
-        if last.ident != "Stream" {
-            return None;
-        }
-        let PathArguments::AngleBracketed(args) = &last.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|arg| match arg {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Item" => Some(&assoc.ty),
-            _ => None,
-        })
-    })
+fn stream_item_in<'a>(bounds: impl Iterator<Item = &'a TypeParamBound>) -> Option<&'a Type> {
+    async_like::assoc_type_in(bounds, "Stream", "Item")
 }
 
 /// `T` when `ty` is `Result<T, ..>` (any path ending in `Result`: `io::Result<T>`,
@@ -145,15 +130,6 @@ fn type_args(args: &PathArguments) -> impl Iterator<Item = &Type> {
         GenericArgument::Type(ty) => Some(ty),
         _ => None,
     })
-}
-
-/// Strip parentheses and invisible groups.
-fn peel(ty: &Type) -> &Type {
-    match ty {
-        Type::Paren(inner) => peel(&inner.elem),
-        Type::Group(inner) => peel(&inner.elem),
-        _ => ty,
-    }
 }
 
 /// Check `stream` and `usage = sum` against the function: `stream` needs a return type,
