@@ -69,6 +69,20 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
     let spans = store.spans();
     let traces = by_trace(&spans);
     assert_eq!(traces.len(), 6, "six turns in two sessions");
+    // The console shows the part of the trace id that tells traces apart (the end, as
+    // `llm-trace` does): one per turn, each the end of a stored id.
+    let shown: std::collections::BTreeSet<&str> = console
+        .iter()
+        .filter(|l| l.contains("invoke_agent "))
+        .filter_map(|l| l.rsplit("trace=…").next())
+        .collect();
+    assert_eq!(shown.len(), 6, "{shown:?}");
+    for end in &shown {
+        assert!(
+            traces.keys().any(|id| id.ends_with(end)),
+            "{end} is no stored id's end"
+        );
+    }
     assert_eq!(count(&store.path, "SELECT COUNT(*) FROM traces"), 6);
     assert_eq!(
         count(&store.path, "SELECT COUNT(*) FROM traces t JOIN spans s ON s.span_id = t.root_span_id WHERE s.name LIKE 'invoke_agent %'"),

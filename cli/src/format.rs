@@ -3,16 +3,9 @@
 
 use std::time::Duration;
 
-/// A trace id as the tables print it: `…` and its last 11 digits. The end, not the
-/// start: llm-telemetry's ids start with their time and a per-process sequence, so the ids
-/// of one process and second share their first 18 digits, and only the random end tells
-/// them apart. `show` accepts it as printed (see `TraceStore::resolve_trace_id`).
-pub fn short_id(id: &str) -> String {
-    match id.len().checked_sub(11) {
-        Some(at) if at > 0 && id.is_char_boundary(at) => format!("…{}", &id[at..]),
-        _ => id.to_owned(),
-    }
-}
+/// A trace or span id as the tables print it: `…` and its last digits, the part the
+/// console sink prints too, which `show` accepts back.
+pub use llm_telemetry::short_id;
 
 /// `2026-11-22 04:12:35` from the store's `2026-11-22 04:12:35.691483`.
 pub fn time(ts: &str) -> &str {

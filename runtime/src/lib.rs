@@ -91,6 +91,7 @@ pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredL
 pub use guard::{TelemetryGuard, TelemetryStats};
 pub use instrument::record_usage;
 pub use layer::TelemetryLayer;
+pub use model::ids::short_id;
 pub use model::{
     Embeddings, GuardrailVerdict, InvalidId, RetrievedDocuments, Severity, SpanId, SpanStatus,
     TokenUsage, TraceId, Usage, Violation, ViolationLevel,

@@ -37,6 +37,27 @@ pub struct InvalidId {
     value: String,
 }
 
+/// The hex digits of an id shown to a person: its last ones, which are random (an id's
+/// first bytes are its start time, the same for every trace a process starts within a
+/// second).
+pub const SHORT_ID_DIGITS: usize = 11;
+
+/// The part of a trace or span id shown to a person, the same everywhere (the console
+/// sink, `llm-trace`): `…` and the id's last [`SHORT_ID_DIGITS`] hex digits.
+/// `TraceStore::resolve_trace_id` and `llm-trace show` accept it back. An id too short to
+/// cut is returned whole.
+///
+/// ```
+/// assert_eq!(llm_telemetry::short_id("4bf92f3577b34da6a3ce929d0e0e4736"), "…29d0e0e4736");
+/// assert_eq!(llm_telemetry::short_id("00f067aa0ba902b7"), "…7aa0ba902b7");
+/// ```
+pub fn short_id(id: &str) -> String {
+    match id.len().checked_sub(SHORT_ID_DIGITS) {
+        Some(at) if at > 0 && id.is_char_boundary(at) => format!("…{}", &id[at..]),
+        _ => id.to_owned(),
+    }
+}
+
 impl TraceId {
     /// A fresh trace id for a span starting now: 4 bytes of time, 5 of this process's id
     /// sequence, 7 random, as [`TraceId::new_at`] describes. (The name is the W3C

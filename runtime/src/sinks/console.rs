@@ -1,12 +1,12 @@
 //! The console sink: one readable line per finished span, then its logs, indented.
 //!
 //! ```text
-//! 03:14:56.123 chat llama3.2:3b  412.3ms ok  in=120 out=30  trace=4bf92f35
+//! 03:14:56.123 chat llama3.2:3b  412.3ms ok  in=120 out=30  trace=…29d0e0e4736
 //!   03:14:56.300 WARN retrying after timeout
-//! 03:14:57.020 chat llama3.2:3b  1.20s ok  in=80 out=42 ttfc=120.0ms chunks=42  trace=4bf92f35
-//! 03:14:57.100 retrieval docs  35.0ms ok  docs=3  trace=4bf92f35
-//! 03:14:57.200 apply_guardrail llama-guard  80.1ms ok  violation=warn  trace=4bf92f35
-//! 03:14:58.000 invoke_workflow research  3.10s ok  in=300 out=90 tools=2  trace=4bf92f35
+//! 03:14:57.020 chat llama3.2:3b  1.20s ok  in=80 out=42 ttfc=120.0ms chunks=42  trace=…29d0e0e4736
+//! 03:14:57.100 retrieval docs  35.0ms ok  docs=3  trace=…29d0e0e4736
+//! 03:14:57.200 apply_guardrail llama-guard  80.1ms ok  violation=warn  trace=…29d0e0e4736
+//! 03:14:58.000 invoke_workflow research  3.10s ok  in=300 out=90 tools=2  trace=…29d0e0e4736
 //! ```
 //!
 //! The facts after the status: tokens (an inference's, or a turn's or workflow's totals)
@@ -17,6 +17,7 @@ use std::io::Write;
 
 use crate::metrics::InferenceMetrics;
 use crate::model::attr::AttrValue;
+use crate::model::ids::short_id;
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::semconv::{
     guardrail_violated, EMBEDDINGS_DIMENSION, GUARDRAIL_VIOLATION_LEVEL, RETRIEVAL_DOCUMENT_COUNT,
@@ -88,8 +89,7 @@ impl ConsoleWriter {
                 let _ = write!(line, ": {}", one_line(m, 120));
             }
         }
-        let trace = span.trace_id.to_string();
-        let _ = write!(line, "  trace={}", &trace[..8]);
+        let _ = write!(line, "  trace={}", short_id(&span.trace_id.to_string()));
         line.push('\n');
         let mut events = span.events.iter().chain(derived_events).peekable();
         while let Some(event) = events.next() {
@@ -346,7 +346,7 @@ mod tests {
         assert_eq!(lines.len(), 2, "{text}");
         assert_eq!(
             lines[0],
-            "22:13:20.412 chat llama3.2:3b  412.0ms  error  in=120 out=30  Timeout: model unavailable  trace=4bf92f35"
+            "22:13:20.412 chat llama3.2:3b  412.0ms  error  in=120 out=30  Timeout: model unavailable  trace=…29d0e0e4736"
         );
         assert_eq!(lines[1], "  22:13:20.000 WARN retrying");
     }
@@ -422,12 +422,14 @@ mod tests {
         let at = "22:13:20.120";
         let tail = "120.0ms  ok";
         let expected = [
-            format!("{at} chat m  {tail}  in=80 out=42 ttfc=123.4ms chunks=42  trace=4bf92f35"),
-            format!("{at} retrieval docs  {tail}  docs=3  trace=4bf92f35"),
-            format!("{at} apply_guardrail a  {tail}  violation=warn  trace=4bf92f35"),
-            format!("{at} apply_guardrail b  {tail}  violation=ok  trace=4bf92f35"),
-            format!("{at} invoke_workflow research  {tail}  in=300 out=90 tools=2  trace=4bf92f35"),
-            format!("{at} mine  {tail}  trace=4bf92f35"),
+            format!("{at} chat m  {tail}  in=80 out=42 ttfc=123.4ms chunks=42  trace=…29d0e0e4736"),
+            format!("{at} retrieval docs  {tail}  docs=3  trace=…29d0e0e4736"),
+            format!("{at} apply_guardrail a  {tail}  violation=warn  trace=…29d0e0e4736"),
+            format!("{at} apply_guardrail b  {tail}  violation=ok  trace=…29d0e0e4736"),
+            format!(
+                "{at} invoke_workflow research  {tail}  in=300 out=90 tools=2  trace=…29d0e0e4736"
+            ),
+            format!("{at} mine  {tail}  trace=…29d0e0e4736"),
         ];
         assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
     }
