@@ -98,8 +98,14 @@ fn assert_unmixed(store: &TempStore, turns: usize) {
             .iter()
             .map(|c| c.attr_u64("gen_ai.usage.output_tokens").unwrap())
             .sum();
-        assert_eq!(root.attr_u64("gen_ai.usage.input_tokens"), Some(input));
-        assert_eq!(root.attr_u64("gen_ai.usage.output_tokens"), Some(output));
+        assert_eq!(
+            root.attr_u64("llm_telemetry.usage.input_tokens"),
+            Some(input)
+        );
+        assert_eq!(
+            root.attr_u64("llm_telemetry.usage.output_tokens"),
+            Some(output)
+        );
         assert_eq!(root.attr_u64("llm_telemetry.tool_calls"), Some(1));
     }
 }

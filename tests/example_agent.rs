@@ -141,9 +141,13 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
             input += i;
         }
         assert_eq!(
-            root.attr_u64("gen_ai.usage.input_tokens"),
+            root.attr_u64("llm_telemetry.usage.input_tokens"),
             Some(input),
             "turn sums its inferences"
+        );
+        assert!(
+            root.attr("gen_ai.usage.input_tokens").is_none(),
+            "a turn's totals are not under the inference keys"
         );
         let tools = spans
             .iter()
@@ -268,6 +272,14 @@ fn example_store_has_one_trace_per_turn_with_tokens_tools_and_errors() {
         })
         .sum();
     assert_eq!(total as u64, from_spans);
+    // Summed over every span of the store (as a back-end or a hand-written query sums it),
+    // `gen_ai.usage.*` counts each token the model reported once.
+    let every_span = count(
+        &store.path,
+        "SELECT SUM(json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"')) + \
+                SUM(json_extract(attributes, '$.\"gen_ai.usage.output_tokens\"')) FROM spans",
+    );
+    assert_eq!(every_span as u64, from_spans);
     // The tool's `tracing::warn!` is a log of the turn span.
     assert!(count(&store.path, "SELECT COUNT(*) FROM span_events WHERE event_type = 'unstructured_log' AND message LIKE 'tool failed%'") >= 1);
 }

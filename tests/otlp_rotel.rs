@@ -309,6 +309,17 @@ fn agent_export_matches_sqlite(protocol: OtlpProtocol) {
         sum_of("gen_ai.usage.output_tokens"),
     );
     assert!(prompt > 0 && completion > 0);
+    // A back-end summing `gen_ai.usage.*` over every span it received counts each token
+    // once: turns carry their totals under `llm_telemetry.usage.*`.
+    let received = |key: &str| -> u64 {
+        spans
+            .iter()
+            .filter_map(|s| s.attr(key))
+            .map(|v| untag(v).parse::<u64>().expect("an integer attribute"))
+            .sum()
+    };
+    assert_eq!(received("gen_ai.usage.input_tokens"), prompt);
+    assert_eq!(received("gen_ai.usage.output_tokens"), completion);
     let metrics = latest_points(&out);
     for (name, expected) in [
         ("llama_stack.prompt_tokens", prompt),

@@ -53,10 +53,13 @@ fn summary<W: Write>(ui: &mut Ui<W>, trace: &Trace) -> Result<(), Error> {
 /// a guardrail's outcome (`violation=warn`, or `violation=ok`).
 fn span_facts(s: &Span) -> Vec<String> {
     let mut facts = Vec::new();
-    if let (Some(input), Some(output)) = (
-        s.attr_u64("gen_ai.usage.input_tokens"),
-        s.attr_u64("gen_ai.usage.output_tokens"),
-    ) {
+    // An inference's own tokens, or a turn's or workflow's totals (`llm_telemetry.usage.*`;
+    // stores written before 2026-12 have them under `gen_ai.usage.*`, read the same way).
+    let tokens = |key: &str| {
+        s.attr_u64(&format!("gen_ai.usage.{key}"))
+            .or_else(|| s.attr_u64(&format!("llm_telemetry.usage.{key}")))
+    };
+    if let (Some(input), Some(output)) = (tokens("input_tokens"), tokens("output_tokens")) {
         facts.push(format!("{input}→{output} tok"));
     }
     let ttfc = s
@@ -297,9 +300,16 @@ mod tests {
         let workflow = span(
             "workflow",
             "ok",
-            json!({"gen_ai.usage.input_tokens": 300, "gen_ai.usage.output_tokens": 90}),
+            json!({"llm_telemetry.usage.input_tokens": 300, "llm_telemetry.usage.output_tokens": 90}),
         );
         assert_eq!(span_facts(&workflow), ["300→90 tok"]);
+        // A turn of an older store: its totals under the inference keys.
+        let old_turn = span(
+            "agent_turn",
+            "ok",
+            json!({"gen_ai.usage.input_tokens": 30, "gen_ai.usage.output_tokens": 9}),
+        );
+        assert_eq!(span_facts(&old_turn), ["30→9 tok"]);
         assert!(span_facts(&span("other", "ok", json!({}))).is_empty());
     }
 }

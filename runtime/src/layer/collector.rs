@@ -21,8 +21,8 @@ use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::semconv::{
-    guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, USAGE_INPUT_TOKENS,
-    USAGE_OUTPUT_TOKENS,
+    guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, TOTAL_CACHED_TOKENS,
+    TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS, TOTAL_REASONING_TOKENS,
 };
 use crate::model::span::SpanRecord;
 use crate::model::suppress::suppressed;
@@ -226,18 +226,24 @@ where
     }
 }
 
-/// An aggregate's totals, written on it as it closes (under the keys turns have used so
-/// far: `gen_ai.usage.input_tokens` / `output_tokens`, `llm_telemetry.inference_calls` /
-/// `tool_calls`).
+/// An aggregate's totals, written on it as it closes: `llm_telemetry.usage.*` (never
+/// `gen_ai.usage.*`, which only inferences carry, so that summing it over every span counts
+/// each token once), `llm_telemetry.inference_calls` / `tool_calls`.
 fn write_totals(state: &mut SpanState) {
     let u = state.children_usage;
     let attrs = &mut state.attributes;
-    set_attr(attrs, USAGE_INPUT_TOKENS, AttrValue::U64(u.prompt_tokens));
+    set_attr(attrs, TOTAL_INPUT_TOKENS, AttrValue::U64(u.prompt_tokens));
     set_attr(
         attrs,
-        USAGE_OUTPUT_TOKENS,
+        TOTAL_OUTPUT_TOKENS,
         AttrValue::U64(u.completion_tokens),
     );
+    if let Some(cached) = u.cached_tokens {
+        set_attr(attrs, TOTAL_CACHED_TOKENS, AttrValue::U64(cached));
+    }
+    if let Some(reasoning) = u.reasoning_tokens {
+        set_attr(attrs, TOTAL_REASONING_TOKENS, AttrValue::U64(reasoning));
+    }
     set_attr(
         attrs,
         INFERENCE_CALLS,

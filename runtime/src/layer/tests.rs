@@ -66,8 +66,8 @@ fn value<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> T {
 
 fn totals(attrs: &serde_json::Map<String, Value>) -> [u64; 4] {
     [
-        "gen_ai.usage.input_tokens",
-        "gen_ai.usage.output_tokens",
+        "llm_telemetry.usage.input_tokens",
+        "llm_telemetry.usage.output_tokens",
         "llm_telemetry.inference_calls",
         "llm_telemetry.tool_calls",
     ]
@@ -123,6 +123,12 @@ fn nested_aggregates_count_everything_below_them_once() {
          FROM spans WHERE category = 'inference'",
     );
     assert_eq!(inference_tokens, 116);
+    // Only inferences carry `gen_ai.usage.*`: summed over every span, each token once.
+    let all_spans: i64 = value(
+        &conn,
+        "SELECT sum(json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"')) FROM spans",
+    );
+    assert_eq!(all_spans, 116);
 }
 
 #[test]

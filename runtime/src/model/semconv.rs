@@ -100,6 +100,17 @@ pub const GUARDRAIL_VIOLATION_MESSAGE: &str = "llm_telemetry.guardrail.violation
 #[allow(dead_code)] // the macros write it (as a literal: span field names must be)
 pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
 
+/// An agent turn's or workflow's input tokens: its inferences' `gen_ai.usage.input_tokens`
+/// summed, under a key of its own, so that a back-end summing `gen_ai.usage.*` over every
+/// span of a trace counts each token once.
+pub const TOTAL_INPUT_TOKENS: &str = "llm_telemetry.usage.input_tokens";
+/// An agent turn's or workflow's output tokens (its inferences' summed).
+pub const TOTAL_OUTPUT_TOKENS: &str = "llm_telemetry.usage.output_tokens";
+/// An agent turn's or workflow's cached input tokens, when its inferences reported some.
+pub const TOTAL_CACHED_TOKENS: &str = "llm_telemetry.usage.cache_read.input_tokens";
+/// An agent turn's or workflow's reasoning tokens, when its inferences reported some.
+pub const TOTAL_REASONING_TOKENS: &str = "llm_telemetry.usage.reasoning.output_tokens";
+
 /// An agent turn's or workflow's inference count (the inferences below it, at any depth).
 pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";
 /// An agent turn's or workflow's tool-call count (the tool calls below it, at any depth).

@@ -21,7 +21,8 @@ use crate::model::ids::short_id;
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::semconv::{
     guardrail_violated, EMBEDDINGS_DIMENSION, GUARDRAIL_VIOLATION_LEVEL, RETRIEVAL_DOCUMENT_COUNT,
-    STREAM_CHUNKS, TIME_TO_FIRST_CHUNK, TOOL_CALLS, USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
+    STREAM_CHUNKS, TIME_TO_FIRST_CHUNK, TOOL_CALLS, TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS,
+    USAGE_INPUT_TOKENS, USAGE_OUTPUT_TOKENS,
 };
 use crate::model::span::SpanRecord;
 use crate::model::vocab::{SpanCategory, SpanStatus};
@@ -121,8 +122,14 @@ impl ConsoleWriter {
 /// retrieval's document count; a guardrail's outcome.
 fn facts(line: &mut String, span: &SpanRecord) {
     use std::fmt::Write as _;
-    let input = span.attr(USAGE_INPUT_TOKENS).and_then(AttrValue::as_u64);
-    let output = span.attr(USAGE_OUTPUT_TOKENS).and_then(AttrValue::as_u64);
+    // An inference's own tokens, or a turn's or workflow's totals.
+    let tokens = |own: &str, total: &str| {
+        span.attr(own)
+            .or_else(|| span.attr(total))
+            .and_then(AttrValue::as_u64)
+    };
+    let input = tokens(USAGE_INPUT_TOKENS, TOTAL_INPUT_TOKENS);
+    let output = tokens(USAGE_OUTPUT_TOKENS, TOTAL_OUTPUT_TOKENS);
     // An embeddings call has input tokens only.
     match (input, output) {
         (Some(i), Some(o)) => {
@@ -409,8 +416,8 @@ mod tests {
                 "invoke_workflow research",
                 SpanCategory::Workflow,
                 vec![
-                    ("gen_ai.usage.input_tokens", AttrValue::U64(300)),
-                    ("gen_ai.usage.output_tokens", AttrValue::U64(90)),
+                    ("llm_telemetry.usage.input_tokens", AttrValue::U64(300)),
+                    ("llm_telemetry.usage.output_tokens", AttrValue::U64(90)),
                     ("llm_telemetry.inference_calls", AttrValue::U64(3)),
                     ("llm_telemetry.tool_calls", AttrValue::U64(2)),
                 ],
