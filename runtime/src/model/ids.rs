@@ -43,7 +43,7 @@ pub struct InvalidId {
 pub const SHORT_ID_DIGITS: usize = 11;
 
 /// The part of a trace or span id shown to a person, the same everywhere (the console
-/// sink, `llm-trace`): `…` and the id's last [`SHORT_ID_DIGITS`] hex digits.
+/// sink, `llm-trace`): `…` and the id's last 11 hex digits.
 /// `TraceStore::resolve_trace_id` and `llm-trace show` accept it back. An id too short to
 /// cut is returned whole.
 ///
