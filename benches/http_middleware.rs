@@ -27,7 +27,10 @@
 //! At the end the run prints the medians and each case's ratio to its bare case, and the
 //! sinks' emitted/stored/dropped counts.
 
-use std::path::PathBuf;
+#[path = "support/criterion_results.rs"]
+mod criterion_results;
+use criterion_results::median_ns;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -109,28 +112,6 @@ fn loopback(c: &mut Group<'_>, name: &str, app: Router, rt: &tokio::runtime::Run
     });
 }
 
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("criterion")
-}
-
-/// Median of one case in nanoseconds, from criterion's estimates of this run.
-fn median_ns(case: &str) -> Option<f64> {
-    let path = criterion_dir()
-        .join("http_middleware")
-        .join(case)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
 fn main() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -185,7 +166,10 @@ fn main() {
 
     println!("\nmedian per request, and the ratio to the same server without the layer:");
     for (case, base) in cases {
-        match (median_ns(case), median_ns(base)) {
+        match (
+            median_ns("http_middleware", case),
+            median_ns("http_middleware", base),
+        ) {
             (Some(t), Some(b)) => println!(
                 "  {case:<28} {:>9.2} µs   ×{:.2}  (+{:.2} µs)",
                 t / 1e3,

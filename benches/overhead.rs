@@ -38,8 +38,11 @@
 //! the sinks' emitted/stored/dropped counts (read from criterion's
 //! `target/criterion/overhead/*/new/estimates.json`).
 
+#[path = "support/criterion_results.rs"]
+mod criterion_results;
+use criterion_results::median_ns;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -335,28 +338,6 @@ fn overhead(c: &mut Criterion, sink_report: &mut Vec<String>) {
     group.finish();
 }
 
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("criterion")
-}
-
-/// Median of one case in nanoseconds, from criterion's estimates of this run.
-fn median_ns(case: &str) -> Option<f64> {
-    let path = criterion_dir()
-        .join("overhead")
-        .join(case)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
-
 fn summary(sink_report: &[String]) {
     let cases = [
         ("a", "a_bare", "bare function"),
@@ -409,7 +390,7 @@ fn summary(sink_report: &[String]) {
     ] {
         let m: Vec<Option<f64>> = cases
             .iter()
-            .map(|(_, id, _)| median_ns(&format!("{id}{suffix}")))
+            .map(|(_, id, _)| median_ns("overhead", &format!("{id}{suffix}")))
             .collect();
         let get = |k: &str| {
             cases
