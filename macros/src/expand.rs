@@ -152,17 +152,9 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
     /// `fn f(..) -> R { body }`: the span is entered around the body, which runs in a
     /// closure so that `return` and `?` come back to us.
     fn sync_body(&self, block: &Block) -> TokenStream {
-        let p = &self.private;
-        let Locals {
-            span,
-            guard,
-            entered,
-            ret,
-            ..
-        } = &self.locals;
+        let Locals { span, ret, .. } = &self.locals;
         let prelude = self.prelude();
-        let ret_ty = signature::return_type(&self.item.sig);
-        let fake_return = self.fake_return();
+        let run = self.run_entered(ret, block, true);
         let outcome = self.outcome(
             &quote!(&#span),
             &quote!(&#ret),
@@ -170,17 +162,41 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         );
         quote! {
             #prelude
-            let #guard = #p::PanicGuard::new(&#span);
-            #[allow(clippy::let_unit_value)]
-            let #ret: #ret_ty = {
-                let #entered = #span.enter();
-                #p::call_once(move || { #fake_return #block })
-            };
-            #guard.disarm();
+            #run
             if !#span.is_disabled() {
                 #outcome
             }
             #ret
+        }
+    }
+
+    /// `let binding = <body>;`, the body run once inside the entered span, a panic
+    /// recorded on it. With `typed`, the body sees the function's return type (its
+    /// `return`s and the binding are typed by it); without, it is a function returning a
+    /// future, whose body is the future's expression.
+    fn run_entered(&self, binding: &Ident, block: &Block, typed: bool) -> TokenStream {
+        let p = &self.private;
+        let Locals {
+            span,
+            guard,
+            entered,
+            ..
+        } = &self.locals;
+        let (ty, body) = if typed {
+            let ret_ty = signature::return_type(&self.item.sig);
+            let fake_return = self.fake_return();
+            (quote!(: #ret_ty), quote!({ #fake_return #block }))
+        } else {
+            (TokenStream::new(), block.to_token_stream())
+        };
+        quote! {
+            let #guard = #p::PanicGuard::new(&#span);
+            #[allow(clippy::let_unit_value)]
+            let #binding #ty = {
+                let #entered = #span.enter();
+                #p::call_once(move || #body)
+            };
+            #guard.disarm();
         }
     }
 
@@ -201,27 +217,16 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
     /// `fn f(..) -> impl Future<Output = X> { body }`: the span covers the call, and
     /// the returned future is instrumented.
     fn returns_future_body(&self, block: &Block) -> TokenStream {
-        let p = &self.private;
-        let Locals {
-            span,
-            guard,
-            entered,
-            future,
-            ..
-        } = &self.locals;
+        let future = &self.locals.future;
         let prelude = self.prelude();
+        let run = self.run_entered(future, block, false);
         let instrumented = self.instrument_future(
             &quote!(#future),
             &signature::usage_type(&self.item.sig, true),
         );
         quote! {
             #prelude
-            let #guard = #p::PanicGuard::new(&#span);
-            let #future = {
-                let #entered = #span.enter();
-                #p::call_once(move || #block)
-            };
-            #guard.disarm();
+            #run
             #instrumented
         }
     }
@@ -269,23 +274,16 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
         let p = &self.private;
         let Locals {
             span,
-            guard,
-            entered,
-            ret,
             future,
             stream_span,
             value,
             ..
         } = &self.locals;
-        let prelude = self.prelude();
+        let start = self.prelude();
         let sig = &self.item.sig;
-        let returns_future = sig.asyncness.is_none()
-            && (AsyncLike::from_fn(self.item).is_some()
-                || async_like::impl_future_output(&sig.output).is_some());
-        let produced_ty = signature::usage_type(sig, returns_future);
+        let produced_ty = signature::usage_type(sig, stream::returns_future(self.item));
         let wrap = self.wrap_stream(&quote!(#value), stream_span, &produced_ty);
         let no_outcome = quote!(|_, _| {});
-        let start = prelude;
         if sig.asyncness.is_some() {
             let fake_return = self.fake_return();
             return quote! {
@@ -317,23 +315,11 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
                 #tail
             };
         }
-        let run_body = |fake_return: TokenStream| {
-            quote! {
-                let #guard = #p::PanicGuard::new(&#span);
-                #[allow(clippy::let_unit_value)]
-                let #ret = {
-                    let #entered = #span.enter();
-                    #p::call_once(move || { #fake_return #block })
-                };
-                #guard.disarm();
-            }
-        };
         if async_like::impl_future_output(&sig.output).is_some() {
-            let run = run_body(TokenStream::new());
+            let run = self.run_entered(future, block, false);
             return quote! {
                 #start
                 #run
-                let #future = #ret;
                 async move {
                     let #stream_span = #span.clone();
                     let #value = #p::instrument_future(#future, #span, #no_outcome).await;
@@ -341,14 +327,11 @@ impl<'a, A: SpanArgs> Generator<'a, A> {
                 }
             };
         }
-        let ret_ty = signature::return_type(sig);
-        let run = run_body(self.fake_return());
+        let run = self.run_entered(value, block, true);
         quote! {
             #start
             #run
-            let #ret: #ret_ty = #ret;
             let #stream_span = #span;
-            let #value = #ret;
             #wrap
         }
     }

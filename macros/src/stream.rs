@@ -29,16 +29,21 @@ pub(crate) struct StreamReturn<'a> {
 /// The type of the value `item` produces: its return type, or the output of the future
 /// it returns (`async fn` declares that output as its return type).
 pub(crate) fn produced_type(item: &ItemFn) -> Option<&Type> {
-    if item.sig.asyncness.is_none()
-        && (AsyncLike::from_fn(item).is_some()
-            || async_like::impl_future_output(&item.sig.output).is_some())
-    {
+    if returns_future(item) {
         return async_like::future_output(&item.sig.output);
     }
     match &item.sig.output {
         ReturnType::Type(_, ty) => Some(ty),
         ReturnType::Default => None,
     }
+}
+
+/// Whether `item` (not an `async fn`) returns a future: an `#[async_trait]`-style body or
+/// an `impl Future` return type.
+pub(crate) fn returns_future(item: &ItemFn) -> bool {
+    item.sig.asyncness.is_none()
+        && (AsyncLike::from_fn(item).is_some()
+            || async_like::impl_future_output(&item.sig.output).is_some())
 }
 
 /// The stream `ty` is, if the signature shows one, or if `forced` (`stream`).
