@@ -9,6 +9,10 @@
 //! and the test says on stderr that it skipped.
 #![allow(dead_code)]
 
+#[path = "run_command.rs"]
+mod run_command;
+use run_command::run;
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -291,24 +295,6 @@ fn install() -> Result<PathBuf, String> {
         let _ = std::fs::remove_dir_all(&staging);
     }
     find_agent(&venv).ok_or_else(|| format!("no rotel-agent under {}", venv.display()))
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{shown} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
 }
 
 /// One span as rotel's debug exporter printed it.

@@ -11,6 +11,10 @@
 //! the test says on stderr that it skipped.
 #![allow(dead_code)]
 
+#[path = "../../../tests/support/run_command.rs"]
+mod run_command;
+use run_command::run;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -212,22 +216,4 @@ pub fn find_python() -> Result<PathBuf, String> {
         "no Python >= 3.12 found (tried {}); llama-stack-client {CLIENT_VERSION} requires it",
         tried.join(", ")
     ))
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run {shown}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{shown} failed ({}): {}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
 }
