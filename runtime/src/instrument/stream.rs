@@ -428,3 +428,46 @@ macro_rules! declared_stream {
 declared_stream!();
 declared_stream!(+ Send);
 declared_stream!(+ Send + Sync);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> StreamState {
+        StreamState {
+            started: Instant::now(),
+            mode: StreamUsage::Last,
+            first_at: None,
+            last_at: Instant::now(),
+            chunks: 0,
+            intervals: Vec::new(),
+            usage: None,
+            failed: false,
+            content: None,
+            content_full: false,
+        }
+    }
+
+    #[test]
+    fn captured_content_stops_at_its_bound_with_a_marker_and_stays_json() {
+        let mut s = state();
+        let chunk = "x".repeat(1000);
+        for _ in 0..100 {
+            s.capture(&chunk);
+        }
+        let mut content = s.content.expect("content");
+        content.push(']');
+        assert!(content.len() <= STREAM_CONTENT_MAX_BYTES + 8, "{}", content.len());
+        let items: Vec<String> = serde_json::from_str(&content).expect("a JSON array");
+        assert_eq!(items.last().map(String::as_str), Some("…"));
+        assert_eq!(items.len(), STREAM_CONTENT_MAX_BYTES / 1003 + 1);
+    }
+
+    #[test]
+    fn last_reported_keeps_counters_reported_as_zero() {
+        let acc = Usage::new(20, 1).with_cached_tokens(5);
+        let next = last_reported(acc, Usage::new(0, 9));
+        assert_eq!((next.prompt_tokens, next.completion_tokens), (20, 9));
+        assert_eq!(next.cached_tokens, Some(5));
+    }
+}

@@ -440,4 +440,28 @@ mod tests {
         ];
         assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
     }
+
+    #[test]
+    fn an_embeddings_call_shows_its_input_tokens_and_dimension_only() {
+        let buf = Buf::default();
+        let mut w = ConsoleWriter::to(Box::new(buf.clone()));
+        let span = SpanRecord {
+            category: SpanCategory::Inference,
+            attributes: vec![
+                (
+                    Cow::Borrowed("gen_ai.usage.input_tokens"),
+                    AttrValue::U64(4),
+                ),
+                (
+                    Cow::Borrowed("gen_ai.embeddings.dimension.count"),
+                    AttrValue::U64(768),
+                ),
+            ],
+            ..SpanRecord::test("embeddings nomic-embed-text")
+        };
+        w.write_batch(&[Telemetry::Span(Arc::new(span))]).unwrap();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("  in=4 dim=768  trace=…"), "{text}");
+        assert!(!text.contains("out="), "{text}");
+    }
 }
