@@ -457,7 +457,11 @@ mod tests {
         }
         let mut content = s.content.expect("content");
         content.push(']');
-        assert!(content.len() <= STREAM_CONTENT_MAX_BYTES + 8, "{}", content.len());
+        assert!(
+            content.len() <= STREAM_CONTENT_MAX_BYTES + 8,
+            "{}",
+            content.len()
+        );
         let items: Vec<String> = serde_json::from_str(&content).expect("a JSON array");
         assert_eq!(items.last().map(String::as_str), Some("…"));
         assert_eq!(items.len(), STREAM_CONTENT_MAX_BYTES / 1003 + 1);
