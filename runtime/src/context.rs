@@ -110,13 +110,17 @@ pub fn inject(headers: &mut HeaderMap) {
 /// assert!(headers.contains_key("traceparent"));
 /// ```
 pub fn inject_span(span: &Span, headers: &mut HeaderMap) {
-    let Some((trace_id, span_id, tracestate)) = crate::layer::lookups::span_context(span) else {
+    let Some(context) = crate::layer::lookups::span_context(span) else {
         return;
     };
-    if let Ok(value) = HeaderValue::from_str(&format_traceparent(trace_id, span_id)) {
+    let traceparent = format_traceparent(context.trace_id, context.span_id, context.sampled);
+    if let Ok(value) = HeaderValue::from_str(&traceparent) {
         headers.insert(HeaderName::from_static(TRACEPARENT), value);
     }
-    match tracestate.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    match context
+        .tracestate
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+    {
         Some(value) => {
             headers.insert(HeaderName::from_static(TRACESTATE), value);
         }
@@ -145,7 +149,8 @@ pub fn inject_span(span: &Span, headers: &mut HeaderMap) {
 /// assert!(value.starts_with("00-"));
 /// ```
 pub fn traceparent() -> Option<String> {
-    crate::layer::lookups::span_context(&Span::current()).map(|(t, s, _)| format_traceparent(t, s))
+    crate::layer::lookups::span_context(&Span::current())
+        .map(|c| format_traceparent(c.trace_id, c.span_id, c.sampled))
 }
 
 /// Read a W3C `traceparent` (and `tracestate`) from incoming `headers` and return a
@@ -214,7 +219,7 @@ pub fn extract(headers: &HeaderMap) -> Span {
 /// assert!(context::span_from_traceparent("not a traceparent", None).is_none());
 /// ```
 pub fn span_from_traceparent(traceparent: &str, tracestate: Option<&str>) -> Span {
-    let Some((trace_id, span_id)) = parse_traceparent(traceparent) else {
+    let Some((trace_id, span_id, sampled)) = parse_traceparent(traceparent) else {
         return Span::none();
     };
     let tracestate = tracestate
@@ -226,18 +231,21 @@ pub fn span_from_traceparent(traceparent: &str, tracestate: Option<&str>) -> Spa
         "remote_parent",
         trace_id = %trace_id,
         span_id = %span_id,
+        sampled = sampled,
         tracestate = tracestate,
     )
 }
 
-/// `00-{trace id}-{span id}-01`.
-pub(crate) fn format_traceparent(trace_id: TraceId, span_id: SpanId) -> String {
-    // We record every span, so the sampled flag is always set.
-    format!("00-{trace_id}-{span_id}-01")
+/// `00-{trace id}-{span id}-01`, or `-00` for a sampled-out trace: the next service,
+/// under a parent-based sampler, then drops its part of the trace too.
+pub(crate) fn format_traceparent(trace_id: TraceId, span_id: SpanId, sampled: bool) -> String {
+    let flags = if sampled { "01" } else { "00" };
+    format!("00-{trace_id}-{span_id}-{flags}")
 }
 
-/// `version-traceid-parentid-flags`, lowercase hex, as the W3C specification defines it.
-pub(crate) fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId)> {
+/// `version-traceid-parentid-flags`, lowercase hex, as the W3C specification defines it:
+/// the ids and the sampled flag (the flags' lowest bit).
+pub(crate) fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, bool)> {
     let value = value.trim();
     let mut parts = value.split('-');
     let version = parts.next()?;
@@ -254,7 +262,8 @@ pub(crate) fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId)> {
     if version == "00" && parts.next().is_some() {
         return None;
     }
-    Some((trace_id.parse().ok()?, span_id.parse().ok()?))
+    let sampled = u8::from_str_radix(flags, 16).ok()? & 1 == 1;
+    Some((trace_id.parse().ok()?, span_id.parse().ok()?, sampled))
 }
 
 /// A plausible `tracestate`: at most 32 members and 512 characters, printable ASCII.
@@ -276,10 +285,15 @@ mod tests {
 
     #[test]
     fn parses_valid_traceparents_and_rejects_the_rest() {
-        let (t, s) =
+        let (t, s, sampled) =
             parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
         assert_eq!(t.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(s.to_string(), "00f067aa0ba902b7");
+        assert!(sampled);
+        for (flags, sampled) in [("00", false), ("03", true), ("02", false), ("ff", true)] {
+            let value = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
+            assert_eq!(parse_traceparent(&value).unwrap().2, sampled, "{flags}");
+        }
         assert!(
             parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-extra")
                 .is_some()

@@ -28,6 +28,7 @@ where
         service_name: Arc::from(config.service_name()),
         capture_content: config.capture_content(),
         metric_namespace: Arc::from(config.metric_namespace()),
+        sampler: config.sampler(),
     };
     let layer = TelemetryLayer::new(settings, pipeline.clone());
     let guard = TelemetryGuard {

@@ -61,6 +61,20 @@ impl TelemetryConfigBuilder {
         self.config.service_name = name.into();
         self
     }
+    /// Which traces the trace sinks receive; metrics stay exact. As `OTEL_TRACES_SAMPLER`.
+    ///
+    /// ```
+    /// use llm_telemetry::{Sampler, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::builder()
+    ///     .sampler(Sampler::ParentBasedTraceIdRatio(0.1))
+    ///     .build();
+    /// assert_eq!(config.sampler().ratio(), Some(0.1));
+    /// ```
+    pub fn sampler(mut self, sampler: crate::model::sampler::Sampler) -> Self {
+        self.config.sampler = sampler;
+        self
+    }
     /// Record prompts, completions, tool arguments and results.
     pub fn capture_content(mut self, on: bool) -> Self {
         self.config.capture_content = on;

@@ -95,8 +95,10 @@ impl TelemetryConfig {
             Some(v) => parse_retention("TELEMETRY_SQLITE_RETENTION", &v)?,
             None => None,
         };
+        let sampler = super::sampler::sampler_from_lookup(&lookup)?;
         Ok(TelemetryConfig {
             sinks,
+            sampler,
             sqlite_db_path,
             sqlite_retention,
             service_name,

@@ -9,6 +9,7 @@ pub mod error;
 pub mod otlp;
 pub mod otlp_values;
 pub mod parse;
+pub mod sampler;
 
 use std::path::{Path, PathBuf};
 
@@ -65,6 +66,8 @@ pub struct TelemetryConfig {
     /// `TELEMETRY_SQLITE_RETENTION`: delete stored data older than this.
     #[serde(deserialize_with = "de_retention")]
     pub(crate) sqlite_retention: Option<std::time::Duration>,
+    /// `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`: which traces the trace sinks get.
+    pub(crate) sampler: crate::model::sampler::Sampler,
 }
 
 fn de_retention<'de, D: serde::Deserializer<'de>>(
@@ -113,6 +116,23 @@ impl TelemetryConfig {
     /// Whether prompts, completions and tool arguments are recorded.
     pub fn capture_content(&self) -> bool {
         self.capture_content
+    }
+    /// Which traces the trace sinks receive (`OTEL_TRACES_SAMPLER`,
+    /// `OTEL_TRACES_SAMPLER_ARG`); metrics are never sampled.
+    ///
+    /// ```
+    /// use llm_telemetry::{Sampler, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::from_lookup(|k| match k {
+    ///     "OTEL_TRACES_SAMPLER" => Some("parentbased_traceidratio".into()),
+    ///     "OTEL_TRACES_SAMPLER_ARG" => Some("0.1".into()),
+    ///     _ => None,
+    /// })
+    /// .unwrap();
+    /// assert_eq!(config.sampler(), Sampler::ParentBasedTraceIdRatio(0.1));
+    /// ```
+    pub fn sampler(&self) -> crate::model::sampler::Sampler {
+        self.sampler
     }
     /// Prefix of the llama-stack-style metrics.
     pub fn metric_namespace(&self) -> &str {

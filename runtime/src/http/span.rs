@@ -61,9 +61,12 @@ pub fn open(method: &Method, route: Option<&str>, path: &str, headers: &HeaderMa
     )
 }
 
-/// The ids the llm-telemetry layer gave `span`, when one records it.
+/// The ids the llm-telemetry layer gave `span`, when one records it and its trace is
+/// sampled (a sampled-out trace is stored nowhere: no exemplar, no `x-trace-id` points to it).
 pub fn ids(span: &Span) -> Exemplar {
-    span_context(span).map(|(trace, span, _)| (trace, span))
+    span_context(span)
+        .filter(|c| c.sampled)
+        .map(|c| (c.trace_id, c.span_id))
 }
 
 /// The request answered with `code`.
@@ -109,7 +112,7 @@ pub fn set_headers(ids: Exemplar, headers: &mut HeaderMap) {
     let Some((trace_id, span_id)) = ids else {
         return;
     };
-    if let Ok(v) = HeaderValue::from_str(&format_traceparent(trace_id, span_id)) {
+    if let Ok(v) = HeaderValue::from_str(&format_traceparent(trace_id, span_id, true)) {
         headers.insert(HeaderName::from_static(crate::context::TRACEPARENT), v);
     }
     if let Ok(v) = HeaderValue::from_str(&trace_id.to_string()) {

@@ -20,6 +20,7 @@ use crate::event::wire::{self, EVENT_TARGET};
 use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::{LogBody, LogRecord};
+use crate::model::sampler::Sampler;
 use crate::model::semconv::{
     guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, TOTAL_CACHED_TOKENS,
     TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS, TOTAL_REASONING_TOKENS,
@@ -36,6 +37,7 @@ pub struct SpanCollector {
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) service_name: Arc<str>,
     pub(super) capture_content: bool,
+    pub(super) sampler: Sampler,
 }
 
 impl<S> Layer<S> for SpanCollector
@@ -50,7 +52,7 @@ where
         let parent = span.parent().and_then(|p| {
             p.extensions()
                 .get::<SpanState>()
-                .map(|s| (s.trace_id, s.span_id, s.remote_carrier))
+                .map(|s| (s.trace_id, s.span_id, s.remote_carrier, s.sampled))
         });
         let metadata = attrs.metadata();
         let (start, start_secs, started) = now();
@@ -60,6 +62,8 @@ where
             parent_span_id: None,
             parent_is_remote: false,
             remote_carrier: metadata.target() == REMOTE_PARENT_TARGET,
+            // Decided below, once the trace id is known; content is recorded only then.
+            sampled: true,
             start,
             started,
             name: None,
@@ -74,30 +78,47 @@ where
             tool_calls: 0,
             chunk_intervals: Vec::new(),
         };
-        attrs.record(&mut SpanVisitor {
-            state: &mut state,
-            capture_content: self.capture_content,
-        });
-        if state.remote_carrier {
-            // `context::extract` recorded the remote ids as `trace_id` / `span_id`.
-            let ids = remote_ids(&state.attributes);
-            match ids {
+        if metadata.target() == REMOTE_PARENT_TARGET {
+            // `context::extract` recorded the remote ids as `trace_id` / `span_id` and
+            // the remote sampled flag as `sampled`.
+            attrs.record(&mut SpanVisitor {
+                state: &mut state,
+                capture_content: false,
+            });
+            match remote_ids(&state.attributes) {
                 Some((trace_id, span_id)) => {
                     state.trace_id = trace_id;
                     state.span_id = span_id;
                 }
                 None => state.trace_id = TraceId::new_at(start_secs),
             }
-        } else {
-            match parent {
-                Some((trace_id, parent_id, parent_is_carrier)) => {
-                    state.trace_id = trace_id;
-                    state.parent_span_id = Some(parent_id);
-                    state.parent_is_remote = parent_is_carrier;
-                }
-                None => state.trace_id = TraceId::new_at(start_secs),
-            }
+            state.sampled = attr(&state.attributes, "sampled")
+                .and_then(AttrValue::as_bool)
+                .unwrap_or(true);
+            span.extensions_mut().insert(state);
+            return;
         }
+        state.sampled = match parent {
+            Some((trace_id, parent_id, parent_is_carrier, parent_sampled)) => {
+                state.trace_id = trace_id;
+                state.parent_span_id = Some(parent_id);
+                state.parent_is_remote = parent_is_carrier;
+                if parent_is_carrier {
+                    // The local root of a trace continued from another process.
+                    self.sampler.samples_root(trace_id, Some(parent_sampled))
+                } else {
+                    parent_sampled
+                }
+            }
+            None => {
+                state.trace_id = TraceId::new_at(start_secs);
+                self.sampler.samples_root(state.trace_id, None)
+            }
+        };
+        attrs.record(&mut SpanVisitor {
+            capture_content: self.capture_content && state.sampled,
+            state: &mut state,
+        });
         span.extensions_mut().insert(state);
     }
 
@@ -106,8 +127,8 @@ where
         let mut ext = span.extensions_mut();
         if let Some(state) = ext.get_mut::<SpanState>() {
             values.record(&mut SpanVisitor {
+                capture_content: self.capture_content && state.sampled,
                 state,
-                capture_content: self.capture_content,
             });
         }
     }
@@ -139,6 +160,10 @@ where
         if let Some(span) = ctx.event_span(event) {
             let mut ext = span.extensions_mut();
             if let Some(state) = ext.get_mut::<SpanState>() {
+                if !state.sampled {
+                    // A log of a sampled-out trace goes where its trace goes: nowhere.
+                    return;
+                }
                 if !state.remote_carrier {
                     record.trace_id = Some(state.trace_id);
                     record.span_id = Some(state.span_id);
@@ -159,6 +184,12 @@ where
         if state.remote_carrier {
             return;
         }
+        // A sampled-out span reaches no trace sink: only inferences and guardrails, whose
+        // metric points stay exact, go on (to the metric sinks).
+        let sampled = state.sampled;
+        if !sampled && !state.category.yields_metrics() {
+            return;
+        }
         let end = state.start + state.started.elapsed();
         if state.status == SpanStatus::Unset
             && state.attributes.iter().any(|(k, _)| k == ERROR_TYPE)
@@ -166,6 +197,8 @@ where
             state.status = SpanStatus::Error;
         }
         match state.category {
+            // Everything in a sampled-out trace is sampled out: no aggregate to add to.
+            _ if !sampled => {}
             SpanCategory::AgentTurn | SpanCategory::Workflow => {
                 write_totals(&mut state);
                 // Everything below this aggregate counts in the next one up too: added once,
@@ -216,13 +249,20 @@ where
         };
         let record = Arc::new(record);
         // Spans that yield metric points go to the metric sinks too.
-        self.pipeline.send(match record.category {
-            SpanCategory::Inference => Telemetry::Inference(record),
+        let item = match record.category {
+            SpanCategory::Inference if sampled => Telemetry::Inference(record),
             SpanCategory::Guardrail if guardrail_violated(&record.attributes) => {
-                Telemetry::Guardrail(record)
+                if sampled {
+                    Telemetry::Guardrail(record)
+                } else {
+                    Telemetry::SampledOut(record)
+                }
             }
+            SpanCategory::Inference => Telemetry::SampledOut(record),
+            _ if !sampled => return,
             _ => Telemetry::Span(record),
-        });
+        };
+        self.pipeline.send(item);
     }
 }
 

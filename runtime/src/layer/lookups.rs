@@ -22,27 +22,49 @@ pub const REMOTE_PARENT_TARGET: &str = "llm_telemetry::remote_parent";
 #[derive(Clone, Copy, Debug)]
 pub struct ContentCapture(pub bool);
 
-/// Whether the llm-telemetry layer that serves `span` records content.
+/// Whether the llm-telemetry layer that serves `span` records content: capture is on and
+/// the span's trace is sampled (a sampled-out span reaches no trace sink, so its content
+/// is not even formatted).
 pub fn content_capture_enabled(span: &tracing::Span) -> bool {
-    span.with_subscriber(|(_, dispatch)| {
-        dispatch
+    span.with_subscriber(|(id, dispatch)| {
+        if !dispatch
             .downcast_ref::<ContentCapture>()
             .is_some_and(|c| c.0)
+        {
+            return false;
+        }
+        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+            return true;
+        };
+        registry.span(id).map_or(true, |s| {
+            s.extensions()
+                .get::<SpanState>()
+                .map_or(true, |state| state.sampled)
+        })
     })
     .unwrap_or(false)
 }
 
-/// The W3C ids this layer gave `span`, and the `tracestate` of the remote parent it
-/// descends from (set by `context::extract`), when an llm-telemetry layer records it.
-/// For `context::inject`.
-pub fn span_context(span: &tracing::Span) -> Option<(TraceId, SpanId, Option<String>)> {
+/// What `context::inject` propagates of a span: the W3C ids the layer gave it, whether its
+/// trace is sampled, and the `tracestate` of the remote parent it descends from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PropagatedContext {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub sampled: bool,
+    pub tracestate: Option<String>,
+}
+
+/// The W3C context this layer gave `span` (set by `context::extract` for a remote parent),
+/// when an llm-telemetry layer records it. For `context::inject`.
+pub fn span_context(span: &tracing::Span) -> Option<PropagatedContext> {
     span.with_subscriber(|(id, dispatch)| {
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
         let span = registry.span(id)?;
-        let ids = span
+        let (trace_id, span_id, sampled) = span
             .extensions()
             .get::<SpanState>()
-            .map(|s| (s.trace_id, s.span_id))?;
+            .map(|s| (s.trace_id, s.span_id, s.sampled))?;
         let tracestate = span.scope().find_map(|s| {
             let ext = s.extensions();
             let state = ext.get::<SpanState>().filter(|st| st.remote_carrier)?;
@@ -53,7 +75,12 @@ pub fn span_context(span: &tracing::Span) -> Option<(TraceId, SpanId, Option<Str
                     .map(str::to_owned),
             )
         });
-        Some((ids.0, ids.1, tracestate.flatten()))
+        Some(PropagatedContext {
+            trace_id,
+            span_id,
+            sampled,
+            tracestate: tracestate.flatten(),
+        })
     })
     .flatten()
 }

@@ -31,6 +31,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::metrics::instruments::RequestMetricNames;
+use crate::model::sampler::Sampler;
 use crate::pipeline::Pipeline;
 use collector::SpanCollector;
 use filter::TelemetryFilter;
@@ -46,6 +47,8 @@ pub struct LayerSettings {
     /// `TELEMETRY_METRIC_NAMESPACE`, for metrics measured outside the layer (the HTTP
     /// middleware's) that reach the pipeline through [`lookups::MetricsPort`].
     pub metric_namespace: Arc<str>,
+    /// Which traces the trace sinks receive, decided at each trace's local root.
+    pub sampler: Sampler,
 }
 
 /// The llm-telemetry `tracing` layer. Build it with `llm_telemetry::layer` to compose it
@@ -84,6 +87,7 @@ where
             pipeline,
             service_name: settings.service_name,
             capture_content: settings.capture_content,
+            sampler: settings.sampler,
         };
         TelemetryLayer {
             inner: collector.with_filter(TelemetryFilter { enabled }),

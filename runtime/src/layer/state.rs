@@ -16,6 +16,10 @@ pub struct SpanState {
     pub parent_is_remote: bool,
     // A carrier for a remote parent: gives ids to children, is never recorded itself.
     pub remote_carrier: bool,
+    // Whether the trace is sampled: decided at the local root (for a remote carrier: the
+    // remote parent's flag), inherited below it. A sampled-out span records no content
+    // and no events, and reaches only the metric sinks, and only if it yields metrics.
+    pub sampled: bool,
     pub start: SystemTime,
     pub started: Instant,
     pub name: Option<String>,

@@ -54,6 +54,13 @@ impl AttrValue {
             _ => None,
         }
     }
+    /// The value as a boolean, when it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            AttrValue::Bool(v) => Some(v),
+            _ => None,
+        }
+    }
     /// The value as a string slice, when it is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

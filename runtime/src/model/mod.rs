@@ -13,6 +13,7 @@ pub mod log;
 pub mod metric;
 pub mod named_enum;
 pub mod retrieval;
+pub mod sampler;
 pub mod semconv;
 pub mod span;
 pub mod suppress;
@@ -25,6 +26,7 @@ pub use embeddings::Embeddings;
 pub use guardrail::{GuardrailVerdict, Violation, ViolationLevel};
 pub use ids::{InvalidId, SpanId, TraceId};
 pub use retrieval::RetrievedDocuments;
+pub use sampler::Sampler;
 pub use usage::{TokenUsage, Usage};
 pub use vocab::{Severity, SpanStatus};
 

@@ -77,6 +77,12 @@ impl SpanCategory {
     pub fn is_aggregate(self) -> bool {
         matches!(self, SpanCategory::AgentTurn | SpanCategory::Workflow)
     }
+
+    /// Whether spans of this category may yield metric points (inferences; guardrails that
+    /// found a violation), which are measured even when the span's trace is sampled out.
+    pub fn yields_metrics(self) -> bool {
+        matches!(self, SpanCategory::Inference | SpanCategory::Guardrail)
+    }
 }
 
 named_enum! {

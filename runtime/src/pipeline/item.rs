@@ -10,6 +10,7 @@ use crate::metrics::InferenceMetrics;
 use crate::model::log::LogRecord;
 use crate::model::metric::MetricRecord;
 use crate::model::span::SpanRecord;
+use crate::model::vocab::SpanCategory;
 
 /// What flows from the layer to the sinks.
 #[derive(Clone, Debug)]
@@ -30,6 +31,10 @@ pub enum Telemetry {
     /// `{ns}.guardrail_violations` point the metric sinks derive from it (a guardrail that
     /// found nothing travels as a plain [`Telemetry::Span`]).
     Guardrail(Arc<SpanRecord>),
+    /// An inference, or a guardrail that recorded a violation, whose trace was sampled
+    /// out (`OTEL_TRACES_SAMPLER`): only the metric sinks take it, for the points it
+    /// yields, so that metrics stay exact; no sink stores or exports the span.
+    SampledOut(Arc<SpanRecord>),
 }
 
 impl Telemetry {
@@ -59,6 +64,10 @@ impl Telemetry {
             Telemetry::Metrics(points) => Some(Cow::Borrowed(points)),
             Telemetry::Inference(span) => Some(Cow::Owned(metrics.measure_span(span))),
             Telemetry::Guardrail(span) => Some(Cow::Owned(metrics.measure_guardrail(span))),
+            Telemetry::SampledOut(span) => Some(Cow::Owned(match span.category {
+                SpanCategory::Guardrail => metrics.measure_guardrail(span),
+                _ => metrics.measure_span(span),
+            })),
             _ => None,
         }
     }

@@ -51,9 +51,26 @@ impl Accepts {
     pub fn item(&self, item: &Telemetry) -> bool {
         match item {
             Telemetry::Span(_) => self.spans,
-            Telemetry::Metrics(_) => self.metrics,
+            Telemetry::Metrics(_) | Telemetry::SampledOut(_) => self.metrics,
             Telemetry::Log(_) => self.logs,
             Telemetry::Inference(..) | Telemetry::Guardrail(..) => self.spans || self.metrics,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::span::SpanRecord;
+
+    #[test]
+    fn a_sampled_out_span_goes_to_metric_sinks_only() {
+        let item = Telemetry::SampledOut(Arc::new(SpanRecord::test("chat m")));
+        assert!(!Accepts::SPANS.item(&item));
+        assert!(Accepts::METRICS.item(&item));
+        assert!(Accepts::ALL.item(&item));
+        assert!(item.span().is_none());
     }
 }

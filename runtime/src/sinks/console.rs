@@ -241,8 +241,9 @@ impl BatchWriter for ConsoleWriter {
                 }
                 Telemetry::Log(log) => log_line(&mut text, log),
                 // Inference metrics are shown on the span's line (tokens) and as its
-                // metric events; repeating each histogram point would be a dump.
-                Telemetry::Metrics(_) => {}
+                // metric events; repeating each histogram point would be a dump. A
+                // sampled-out span has no line.
+                Telemetry::Metrics(_) | Telemetry::SampledOut(_) => {}
             }
         }
         self.out.write_all(text.as_bytes())?;

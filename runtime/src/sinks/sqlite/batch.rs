@@ -6,6 +6,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use crate::metrics::InferenceMetrics;
+use crate::model::vocab::SpanCategory;
 use crate::pipeline::Telemetry;
 
 use super::metric_agg::{MetricSeriesAgg, INSERT_METRIC};
@@ -81,9 +82,14 @@ impl Batch {
                             series.add(&point)?;
                         }
                     }
-                    Telemetry::Metrics(points) => {
-                        for point in points.iter() {
-                            series.add(point)?;
+                    Telemetry::SampledOut(span) if span.category == SpanCategory::Inference => {
+                        series.add_inference(inference_metrics, span)?
+                    }
+                    Telemetry::Metrics(_) | Telemetry::SampledOut(_) => {
+                        if let Some(points) = item.metrics(inference_metrics) {
+                            for point in points.iter() {
+                                series.add(point)?;
+                            }
                         }
                     }
                     _ => {}
