@@ -93,8 +93,8 @@ pub use instrument::record_usage;
 pub use layer::TelemetryLayer;
 pub use model::ids::short_id;
 pub use model::{
-    Embeddings, GuardrailVerdict, InvalidId, RetrievedDocuments, Severity, SpanId, SpanStatus,
-    TokenUsage, TraceId, Usage, Violation, ViolationLevel,
+    Embeddings, GuardrailVerdict, InvalidId, ModelPrice, RetrievedDocuments, Severity, SpanId,
+    SpanStatus, TokenUsage, TraceId, Usage, Violation, ViolationLevel,
 };
 pub use pipeline::SinkStats;
 
