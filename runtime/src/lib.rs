@@ -84,7 +84,7 @@ pub mod store;
 pub mod __private;
 
 pub use config::{
-    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, SinkKind, TelemetryConfig,
+    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, Prices, SinkKind, TelemetryConfig,
     TelemetryConfigBuilder,
 };
 pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredLogEvent};

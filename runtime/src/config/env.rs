@@ -95,6 +95,10 @@ impl TelemetryConfig {
             Some(v) => parse_retention("TELEMETRY_SQLITE_RETENTION", &v)?,
             None => None,
         };
+        let prices = match lookup("TELEMETRY_PRICES").filter(|v| !v.trim().is_empty()) {
+            Some(path) => super::Prices::read("TELEMETRY_PRICES", Path::new(path.trim()))?,
+            None => super::Prices::default(),
+        };
         Ok(TelemetryConfig {
             sinks,
             sqlite_db_path,
@@ -105,6 +109,7 @@ impl TelemetryConfig {
             queue_capacity,
             otlp,
             prometheus_addr,
+            prices,
         })
     }
 }
