@@ -20,9 +20,11 @@ use crate::event::wire::{self, EVENT_TARGET};
 use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::{LogBody, LogRecord};
+use crate::model::price::{CostTotals, PriceTable};
 use crate::model::semconv::{
-    guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, TOTAL_CACHED_TOKENS,
-    TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS, TOTAL_REASONING_TOKENS,
+    guardrail_violated, usage_of, COST_UNKNOWN_CALLS, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS,
+    TOTAL_CACHED_TOKENS, TOTAL_COST, TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS,
+    TOTAL_REASONING_TOKENS, USAGE_COST,
 };
 use crate::model::span::SpanRecord;
 use crate::model::suppress::suppressed;
@@ -36,6 +38,7 @@ pub struct SpanCollector {
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) service_name: Arc<str>,
     pub(super) capture_content: bool,
+    pub(super) prices: Arc<PriceTable>,
 }
 
 impl<S> Layer<S> for SpanCollector
@@ -70,6 +73,7 @@ where
             attributes: Vec::with_capacity(metadata.fields().len().min(8)),
             events: Vec::new(),
             children_usage: Usage::default(),
+            children_cost: CostTotals::default(),
             inference_calls: 0,
             tool_calls: 0,
             chunk_intervals: Vec::new(),
@@ -170,13 +174,15 @@ where
                 write_totals(&mut state);
                 // Everything below this aggregate counts in the next one up too: added once,
                 // as a whole, so that each inference counts once per aggregate above it.
-                let (usage, inferences, tools) = (
+                let (usage, cost, inferences, tools) = (
                     state.children_usage,
+                    state.children_cost,
                     state.inference_calls,
                     state.tool_calls,
                 );
                 with_nearest_aggregate(&span, |a| {
                     a.children_usage.add(&usage);
+                    a.children_cost.add(&cost);
                     a.inference_calls += inferences;
                     a.tool_calls += tools;
                 });
@@ -185,10 +191,16 @@ where
                 // The metric points and the token `MetricEvent`s are derived from the
                 // record by the sinks that want them, on their own threads.
                 let usage = usage_of(&state.attributes);
+                // Its cost, when its model has a price (no attribute otherwise, never 0).
+                let cost = usage.and_then(|u| self.prices.cost_of(&state.attributes, &u));
+                if let Some(c) = cost {
+                    set_attr(&mut state.attributes, USAGE_COST, AttrValue::F64(c));
+                }
                 with_nearest_aggregate(&span, |a| {
                     if let Some(u) = usage {
                         a.children_usage.add(&u);
                     }
+                    a.children_cost.add_call(cost);
                     a.inference_calls += 1;
                 });
             }
@@ -228,7 +240,9 @@ where
 
 /// An aggregate's totals, written on it as it closes: `llm_telemetry.usage.*` (never
 /// `gen_ai.usage.*`, which only inferences carry, so that summing it over every span counts
-/// each token once), `llm_telemetry.inference_calls` / `tool_calls`.
+/// each token once), `llm_telemetry.cost` (when an inference below had a price) and
+/// `llm_telemetry.cost_unknown_calls` (when some had none), `llm_telemetry.inference_calls` /
+/// `tool_calls`.
 fn write_totals(state: &mut SpanState) {
     let u = state.children_usage;
     let attrs = &mut state.attributes;
@@ -243,6 +257,13 @@ fn write_totals(state: &mut SpanState) {
     }
     if let Some(reasoning) = u.reasoning_tokens {
         set_attr(attrs, TOTAL_REASONING_TOKENS, AttrValue::U64(reasoning));
+    }
+    let cost = state.children_cost;
+    if cost.priced > 0 {
+        set_attr(attrs, TOTAL_COST, AttrValue::F64(cost.usd));
+    }
+    if cost.unknown > 0 {
+        set_attr(attrs, COST_UNKNOWN_CALLS, AttrValue::U64(cost.unknown));
     }
     set_attr(
         attrs,

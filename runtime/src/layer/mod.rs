@@ -31,6 +31,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::metrics::instruments::RequestMetricNames;
+use crate::model::price::PriceTable;
 use crate::pipeline::Pipeline;
 use collector::SpanCollector;
 use filter::TelemetryFilter;
@@ -46,6 +47,8 @@ pub struct LayerSettings {
     /// `TELEMETRY_METRIC_NAMESPACE`, for metrics measured outside the layer (the HTTP
     /// middleware's) that reach the pipeline through [`lookups::MetricsPort`].
     pub metric_namespace: Arc<str>,
+    /// The model prices an inference's `gen_ai.usage.cost` is computed with.
+    pub prices: Arc<PriceTable>,
 }
 
 /// The llm-telemetry `tracing` layer. Build it with `llm_telemetry::layer` to compose it
@@ -84,6 +87,7 @@ where
             pipeline,
             service_name: settings.service_name,
             capture_content: settings.capture_content,
+            prices: settings.prices,
         };
         TelemetryLayer {
             inner: collector.with_filter(TelemetryFilter { enabled }),

@@ -235,6 +235,7 @@ fn glob(pattern: &str, name: &str) -> bool {
 
 /// The source of the built-in table: what, which version, when (`prices/prices.json`).
 #[derive(Debug, serde::Deserialize)]
+#[allow(dead_code)] // the provenance fields and `len`: read by the tests, kept with the data
 pub struct BuiltinPrices {
     pub source: String,
     pub source_version: String,
@@ -270,6 +271,7 @@ pub fn builtin() -> &'static BuiltinPrices {
     })
 }
 
+#[allow(dead_code)]
 impl BuiltinPrices {
     /// The number of priced models.
     pub fn len(&self) -> usize {
