@@ -183,7 +183,7 @@ fn search_stats_export() {
     assert!(out.contains("Error rate  20.0%"), "{out}");
     assert!(
         out.lines()
-            .any(|l| l.starts_with("gpt-4o") && l.contains("openai") && l.ends_with("550")),
+            .any(|l| l.starts_with("gpt-4o") && l.contains("openai") && l.contains(" 550 ")),
         "{out}"
     );
     assert!(
