@@ -205,11 +205,20 @@ impl Prices {
     }
 }
 
-/// A multi-line parser message (TOML's shows the line) on one line.
+/// TOML's multi-line message on one line: its location and explanation, without the
+/// quoted source lines (`3 | outptu = 2`, `  | ^^^^^^`).
 fn one_line(s: &str) -> String {
-    s.lines()
+    let quoted = |l: &str| {
+        l.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+            .starts_with('|')
+    };
+    let parts: Vec<&str> = s
+        .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && *l != "|")
-        .collect::<Vec<_>>()
-        .join(" ")
+        .filter(|l| !l.is_empty() && !quoted(l))
+        .collect();
+    match parts.split_first() {
+        Some((at, rest)) if !rest.is_empty() => format!("{at}: {}", rest.join(" ")),
+        _ => parts.join(" "),
+    }
 }
