@@ -8,7 +8,10 @@
 mod common;
 
 use common::TempStore;
-use llm_telemetry::{instrument_agent_turn, instrument_inference, TelemetryConfig, Usage};
+use llm_telemetry::{
+    instrument_agent_turn, instrument_inference, instrument_workflow, ModelPrice, TelemetryConfig,
+    Usage,
+};
 
 #[instrument_inference(model = model, provider = provider)]
 fn chat(model: &str, provider: &str, usage: Usage) -> Usage {
@@ -138,4 +141,32 @@ fn a_bad_prices_file_stops_init_with_the_variable_and_the_path() {
         err.contains("TELEMETRY_PRICES") && err.contains(&path) && err.contains("ouput"),
         "{err}"
     );
+}
+
+#[instrument_workflow(name = "trip")]
+fn workflow() {
+    turn();
+    chat("gpt-4o", "openai", Usage::new(1_000_000, 0));
+}
+
+#[test]
+fn a_workflow_sums_the_costs_of_its_turns_and_its_own_inferences() {
+    let store = TempStore::new();
+    let config = TelemetryConfig::builder()
+        .sinks([llm_telemetry::SinkKind::Sqlite])
+        .sqlite_db_path(&store.path)
+        .price("my-reasoner", ModelPrice::new(1.0, 4.0).with_reasoning(2.0))
+        .build();
+    let guard = config.init_local().unwrap();
+    workflow();
+    drop(guard);
+    let spans = store.spans();
+    let wf = spans
+        .iter()
+        .find(|s| s.name == "invoke_workflow trip")
+        .unwrap();
+    let total = wf.attr("llm_telemetry.cost").unwrap().as_f64().unwrap();
+    assert!(close(total, GPT_4O + REASONER + 2.5), "{total}");
+    assert_eq!(wf.attr_u64("llm_telemetry.cost_unknown_calls"), Some(1));
+    assert_eq!(wf.attr_u64("llm_telemetry.inference_calls"), Some(4));
 }
