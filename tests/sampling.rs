@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{by_trace, count, TempStore};
 use llm_telemetry::{
-    context, instrument_agent_turn, instrument_inference, instrument_tool, Sampler, SinkKind,
-    TelemetryConfig, TokenUsage, Usage,
+    context, instrument_agent_turn, instrument_inference, instrument_tool, ModelPrice, Sampler,
+    SinkKind, TelemetryConfig, TokenUsage, Usage,
 };
 
 #[derive(Debug)]
@@ -52,6 +52,8 @@ fn config(store: &TempStore, sampler: Sampler) -> TelemetryConfig {
         .sinks([SinkKind::Sqlite, SinkKind::Prometheus])
         .sqlite_db_path(&store.path)
         .prometheus_addr("none")
+        // $1 and $2 per million tokens: the cost counter is exact too.
+        .price("m-1", ModelPrice::new(1.0, 2.0))
         .sampler(sampler)
         .build()
 }
@@ -136,6 +138,9 @@ fn at_ratio_one_tenth_whole_traces_are_stored_and_the_metrics_count_every_call()
         metric_sum(&store, "gen_ai.client.token.usage"),
         (prompt + completion) as f64
     );
+    let cost = metric_sum(&store, "llama_stack.cost");
+    let want = (prompt as f64 + 2.0 * completion as f64) / 1e6;
+    assert!((cost - want).abs() < 1e-9, "{cost} vs {want}");
     let calls: i64 = store
         .open()
         .query_row(

@@ -183,7 +183,7 @@ fn search_stats_export() {
     assert!(out.contains("Error rate  20.0%"), "{out}");
     assert!(
         out.lines()
-            .any(|l| l.starts_with("gpt-4o") && l.contains("openai") && l.ends_with("550")),
+            .any(|l| l.starts_with("gpt-4o") && l.contains("openai") && l.contains(" 550 ")),
         "{out}"
     );
     assert!(
@@ -287,6 +287,7 @@ fn over_the_example_agents_store() {
         .args(["run", "-q", "--example", "agent"])
         .env("TELEMETRY_SQLITE_DB_PATH", &db)
         .env("TELEMETRY_SINKS", "sqlite")
+        .env("TELEMETRY_PRICES", root.join("examples/agent/prices.toml"))
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -317,6 +318,9 @@ fn over_the_example_agents_store() {
     let stats = ok(&db, &["stats"]);
     fits_80(&stats);
     assert!(stats.contains("local-rules-1"), "{stats}");
+    // Its price file prices its one model: a cost, known for every call.
+    assert!(stats.contains("\nCost        $0.0"), "{stats}");
+    assert!(!stats.contains("cost unknown"), "{stats}");
     assert!(ok(&db, &["search", "execute_tool"]).contains("execute_tool"));
     assert!(ok(&db, &["export"]).lines().count() >= traces.len());
     fits_80(&ok(&db, &["list"]));

@@ -11,6 +11,7 @@ use tracing_subscriber::registry::LookupSpan;
 use crate::config::{ConfigError, TelemetryConfig};
 use crate::guard::TelemetryGuard;
 use crate::layer::{LayerSettings, TelemetryLayer};
+use crate::model::price::PriceTable;
 use crate::pipeline::Pipeline;
 
 /// Check `config`, start its sinks, and build the layer that feeds them and the guard that
@@ -29,6 +30,7 @@ where
         capture_content: config.capture_content(),
         metric_namespace: Arc::from(config.metric_namespace()),
         sampler: config.sampler(),
+        prices: Arc::new(PriceTable::new(config.prices().rules())),
     };
     let layer = TelemetryLayer::new(settings, pipeline.clone());
     let guard = TelemetryGuard {

@@ -84,7 +84,7 @@ pub mod store;
 pub mod __private;
 
 pub use config::{
-    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, SinkKind, TelemetryConfig,
+    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, Prices, SinkKind, TelemetryConfig,
     TelemetryConfigBuilder,
 };
 pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredLogEvent};
@@ -93,8 +93,8 @@ pub use instrument::record_usage;
 pub use layer::TelemetryLayer;
 pub use model::ids::short_id;
 pub use model::{
-    Embeddings, GuardrailVerdict, InvalidId, RetrievedDocuments, Sampler, Severity, SpanId,
-    SpanStatus, TokenUsage, TraceId, Usage, Violation, ViolationLevel,
+    Embeddings, GuardrailVerdict, InvalidId, ModelPrice, RetrievedDocuments, Sampler, Severity,
+    SpanId, SpanStatus, TokenUsage, TraceId, Usage, Violation, ViolationLevel,
 };
 pub use pipeline::SinkStats;
 

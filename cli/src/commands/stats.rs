@@ -1,4 +1,5 @@
-//! `llm-trace stats`: counts, error rate, tokens by model, latency by span name, size.
+//! `llm-trace stats`: counts, error rate, cost (and for how many calls it is unknown), tokens
+//! and cost by model, latency by span name, size.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,20 +8,32 @@ use llm_telemetry::store::TraceStore;
 
 use crate::args::{self, StatsArgs};
 use crate::error::Error;
-use crate::format::{bytes, duration};
+use crate::format::{bytes, duration, usd};
 use crate::ui::{
     Column::{Cut, Right},
     Table, Ui,
 };
 
-const TOKENS: Table<6> = Table([
-    ("MODEL", Cut(28)),
-    ("PROVIDER", Cut(12)),
-    ("CALLS", Right(7)),
-    ("INPUT", Right(9)),
-    ("OUTPUT", Right(9)),
-    ("TOTAL", Right(9)),
+/// 24 + 1 + 10 + 1 + 6 + 1 + 8 + 1 + 8 + 1 + 8 + 1 + 9 (`COST`) = 79 columns.
+const TOKENS: Table<7> = Table([
+    ("MODEL", Cut(24)),
+    ("PROVIDER", Cut(10)),
+    ("CALLS", Right(6)),
+    ("INPUT", Right(8)),
+    ("OUTPUT", Right(8)),
+    ("TOTAL", Right(8)),
+    ("COST", Right(9)),
 ]);
+
+/// A row's cost: `-` when none of its calls has one, a `+` after it when some have none
+/// (the sum is of the priced calls only).
+fn cost_cell(cost: Option<f64>, unknown: u64) -> String {
+    match (cost, unknown) {
+        (None, _) => "-".into(),
+        (Some(c), 0) => usd(c),
+        (Some(c), _) => format!("{}+", usd(c)),
+    }
+}
 
 const LATENCY: Table<4> = Table([
     ("SPAN NAME", Cut(44)),
@@ -59,6 +72,22 @@ pub fn run<W: Write>(
         stats.error_traces,
         stats.traces
     )?;
+    if stats.inference_calls > 0 {
+        let known = stats.cost_usd.map_or_else(|| "unknown".to_string(), usd);
+        writeln!(ui.out, "Cost        {known}")?;
+        if stats.cost_unknown_calls > 0 {
+            let why = if stats.unpriced_models.is_empty() {
+                "no token usage reported".to_string()
+            } else {
+                format!("no price for: {}", stats.unpriced_models.join(", "))
+            };
+            let line = format!(
+                "            cost unknown for {} of {} calls ({why})",
+                stats.cost_unknown_calls, stats.inference_calls
+            );
+            ui.line(&line, crate::ui::Style::Plain)?;
+        }
+    }
     if !stats.tokens.is_empty() {
         writeln!(ui.out)?;
         ui.heading(&TOKENS)?;
@@ -70,6 +99,7 @@ pub fn run<W: Write>(
                 &t.input_tokens.to_string(),
                 &t.output_tokens.to_string(),
                 &(t.input_tokens + t.output_tokens).to_string(),
+                &cost_cell(t.cost_usd, t.cost_unknown_calls),
             ]);
             writeln!(ui.out, "{line}")?;
         }

@@ -157,6 +157,38 @@ impl TelemetryConfigBuilder {
         self.config.prometheus_addr = addr.into();
         self
     }
+    /// Model prices over the built-in table (replaces what `TELEMETRY_PRICES` said).
+    ///
+    /// ```
+    /// use llm_telemetry::{ModelPrice, Prices, TelemetryConfig};
+    ///
+    /// let prices = Prices::new().price("gpt-4o", ModelPrice::new(2.0, 8.0));
+    /// let config = TelemetryConfig::builder().prices(prices).build();
+    /// assert_eq!(config.prices().len(), 1);
+    /// ```
+    pub fn prices(mut self, prices: super::Prices) -> Self {
+        self.config.prices = prices;
+        self
+    }
+    /// Add (or replace) one model's price: an exact name, `provider/name`, or a `*`
+    /// pattern; USD per 1M tokens.
+    ///
+    /// ```
+    /// use llm_telemetry::{ModelPrice, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::builder()
+    ///     .price("local-rules-1", ModelPrice::new(0.1, 0.2))
+    ///     .build();
+    /// assert_eq!(config.prices().len(), 1);
+    /// ```
+    pub fn price(
+        mut self,
+        model: impl Into<String>,
+        price: crate::model::price::ModelPrice,
+    ) -> Self {
+        self.config.prices = std::mem::take(&mut self.config.prices).price(model, price);
+        self
+    }
     /// The configuration.
     pub fn build(self) -> TelemetryConfig {
         self.config

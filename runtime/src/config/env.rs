@@ -96,6 +96,10 @@ impl TelemetryConfig {
             None => None,
         };
         let sampler = super::sampler::sampler_from_lookup(&lookup)?;
+        let prices = match lookup("TELEMETRY_PRICES").filter(|v| !v.trim().is_empty()) {
+            Some(path) => super::Prices::read("TELEMETRY_PRICES", Path::new(path.trim()))?,
+            None => super::Prices::default(),
+        };
         Ok(TelemetryConfig {
             sinks,
             sampler,
@@ -107,6 +111,7 @@ impl TelemetryConfig {
             queue_capacity,
             otlp,
             prometheus_addr,
+            prices,
         })
     }
 }

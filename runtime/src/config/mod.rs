@@ -9,6 +9,7 @@ pub mod error;
 pub mod otlp;
 pub mod otlp_values;
 pub mod parse;
+pub mod prices;
 pub mod sampler;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use serde::Deserialize;
 pub use builder::TelemetryConfigBuilder;
 pub use error::ConfigError;
 pub use otlp::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
+pub use prices::Prices;
 
 use crate::model::named_enum::named_enum;
 use parse::{parse_host_port, parse_namespace, parse_retention};
@@ -68,6 +70,8 @@ pub struct TelemetryConfig {
     pub(crate) sqlite_retention: Option<std::time::Duration>,
     /// `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`: which traces the trace sinks get.
     pub(crate) sampler: crate::model::sampler::Sampler,
+    /// `TELEMETRY_PRICES`: model prices over the built-in table.
+    pub(crate) prices: Prices,
 }
 
 fn de_retention<'de, D: serde::Deserializer<'de>>(
@@ -184,10 +188,16 @@ impl TelemetryConfig {
             .eq_ignore_ascii_case(PROMETHEUS_NO_LISTENER)
     }
 
+    /// The model prices that add to or override the built-in table (`TELEMETRY_PRICES`).
+    pub fn prices(&self) -> &Prices {
+        &self.prices
+    }
+
     /// Check what can be checked without starting anything.
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         parse_namespace("metric_namespace", &self.metric_namespace)?;
         self.otlp.validate()?;
+        self.prices.validate()?;
         parse_host_port("TELEMETRY_PROMETHEUS_ADDR", &self.prometheus_addr)?;
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid {

@@ -20,10 +20,12 @@ use crate::event::wire::{self, EVENT_TARGET};
 use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::{LogBody, LogRecord};
+use crate::model::price::{CostTotals, PriceTable};
 use crate::model::sampler::Sampler;
 use crate::model::semconv::{
-    guardrail_violated, usage_of, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS, TOTAL_CACHED_TOKENS,
-    TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS, TOTAL_REASONING_TOKENS,
+    guardrail_violated, usage_of, COST_UNKNOWN_CALLS, ERROR_TYPE, INFERENCE_CALLS, TOOL_CALLS,
+    TOTAL_CACHED_TOKENS, TOTAL_COST, TOTAL_INPUT_TOKENS, TOTAL_OUTPUT_TOKENS,
+    TOTAL_REASONING_TOKENS, USAGE_COST,
 };
 use crate::model::span::SpanRecord;
 use crate::model::suppress::suppressed;
@@ -38,6 +40,7 @@ pub struct SpanCollector {
     pub(super) service_name: Arc<str>,
     pub(super) capture_content: bool,
     pub(super) sampler: Sampler,
+    pub(super) prices: Arc<PriceTable>,
 }
 
 impl<S> Layer<S> for SpanCollector
@@ -74,6 +77,7 @@ where
             attributes: Vec::with_capacity(metadata.fields().len().min(8)),
             events: Vec::new(),
             children_usage: Usage::default(),
+            children_cost: CostTotals::default(),
             inference_calls: 0,
             tool_calls: 0,
             chunk_intervals: Vec::new(),
@@ -196,6 +200,16 @@ where
         {
             state.status = SpanStatus::Error;
         }
+        // An inference's cost, when its model has a price (no attribute otherwise, never 0):
+        // a sampled-out one's too, for the cost counter.
+        let inference = (state.category == SpanCategory::Inference).then(|| {
+            let usage = usage_of(&state.attributes);
+            let cost = usage.and_then(|u| self.prices.cost_of(&state.attributes, &u));
+            if let Some(c) = cost {
+                set_attr(&mut state.attributes, USAGE_COST, AttrValue::F64(c));
+            }
+            (usage, cost)
+        });
         match state.category {
             // Everything in a sampled-out trace is sampled out: no aggregate to add to.
             _ if !sampled => {}
@@ -203,13 +217,15 @@ where
                 write_totals(&mut state);
                 // Everything below this aggregate counts in the next one up too: added once,
                 // as a whole, so that each inference counts once per aggregate above it.
-                let (usage, inferences, tools) = (
+                let (usage, cost, inferences, tools) = (
                     state.children_usage,
+                    state.children_cost,
                     state.inference_calls,
                     state.tool_calls,
                 );
                 with_nearest_aggregate(&span, |a| {
                     a.children_usage.add(&usage);
+                    a.children_cost.add(&cost);
                     a.inference_calls += inferences;
                     a.tool_calls += tools;
                 });
@@ -217,11 +233,12 @@ where
             SpanCategory::Inference => {
                 // The metric points and the token `MetricEvent`s are derived from the
                 // record by the sinks that want them, on their own threads.
-                let usage = usage_of(&state.attributes);
+                let (usage, cost) = inference.unwrap_or_default();
                 with_nearest_aggregate(&span, |a| {
                     if let Some(u) = usage {
                         a.children_usage.add(&u);
                     }
+                    a.children_cost.add_call(cost);
                     a.inference_calls += 1;
                 });
             }
@@ -268,7 +285,9 @@ where
 
 /// An aggregate's totals, written on it as it closes: `llm_telemetry.usage.*` (never
 /// `gen_ai.usage.*`, which only inferences carry, so that summing it over every span counts
-/// each token once), `llm_telemetry.inference_calls` / `tool_calls`.
+/// each token once), `llm_telemetry.cost` (when an inference below had a price) and
+/// `llm_telemetry.cost_unknown_calls` (when some had none), `llm_telemetry.inference_calls` /
+/// `tool_calls`.
 fn write_totals(state: &mut SpanState) {
     let u = state.children_usage;
     let attrs = &mut state.attributes;
@@ -283,6 +302,13 @@ fn write_totals(state: &mut SpanState) {
     }
     if let Some(reasoning) = u.reasoning_tokens {
         set_attr(attrs, TOTAL_REASONING_TOKENS, AttrValue::U64(reasoning));
+    }
+    let cost = state.children_cost;
+    if cost.priced > 0 {
+        set_attr(attrs, TOTAL_COST, AttrValue::F64(cost.usd));
+    }
+    if cost.unknown > 0 {
+        set_attr(attrs, COST_UNKNOWN_CALLS, AttrValue::U64(cost.unknown));
     }
     set_attr(
         attrs,

@@ -31,6 +31,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::metrics::instruments::RequestMetricNames;
+use crate::model::price::PriceTable;
 use crate::model::sampler::Sampler;
 use crate::pipeline::Pipeline;
 use collector::SpanCollector;
@@ -49,6 +50,8 @@ pub struct LayerSettings {
     pub metric_namespace: Arc<str>,
     /// Which traces the trace sinks receive, decided at each trace's local root.
     pub sampler: Sampler,
+    /// The model prices an inference's `gen_ai.usage.cost` is computed with.
+    pub prices: Arc<PriceTable>,
 }
 
 /// The llm-telemetry `tracing` layer. Build it with `llm_telemetry::layer` to compose it
@@ -88,6 +91,7 @@ where
             service_name: settings.service_name,
             capture_content: settings.capture_content,
             sampler: settings.sampler,
+            prices: settings.prices,
         };
         TelemetryLayer {
             inner: collector.with_filter(TelemetryFilter { enabled }),

@@ -5,6 +5,7 @@ use std::time::{Instant, SystemTime};
 use crate::model::attr::Attributes;
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::log::LogRecord;
+use crate::model::price::CostTotals;
 use crate::model::usage::Usage;
 use crate::model::vocab::{SpanCategory, SpanKind, SpanStatus};
 
@@ -32,6 +33,7 @@ pub struct SpanState {
     // Agent turns and workflows: what the inferences and tools below them reported
     // (through nested aggregates too).
     pub children_usage: Usage,
+    pub children_cost: CostTotals,
     pub inference_calls: u64,
     pub tool_calls: u64,
     // Streamed inferences: set once, when the stream ends (`lookups::set_chunk_intervals`).

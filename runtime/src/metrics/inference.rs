@@ -1,5 +1,6 @@
 //! [`InferenceMetrics`]: the metric points of one finished inference span — llama-stack's
-//! token counters and the GenAI semantic-convention histograms, a stream's time to first
+//! token counters, the `{ns}.cost` counter (USD, when the span has a `gen_ai.usage.cost`)
+//! and the GenAI semantic-convention histograms, a stream's time to first
 //! chunk and time per output chunk ([`stream_points`]) — derived from the span record on the
 //! sink's thread that wants them.
 
@@ -7,7 +8,7 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use super::instruments::{
-    guardrail_violations, llama_stack_counters, OPERATION_DURATION,
+    cost_counter, guardrail_violations, llama_stack_counters, COST_UNIT, OPERATION_DURATION,
     OPERATION_TIME_PER_OUTPUT_CHUNK, OPERATION_TIME_TO_FIRST_CHUNK, SECONDS_UNIT, TOKEN_UNIT,
     TOKEN_USAGE,
 };
@@ -16,7 +17,7 @@ use crate::model::ids::{SpanId, TraceId};
 use crate::model::metric::MetricRecord;
 use crate::model::semconv::{
     usage_of, ERROR_TYPE, OPERATION_NAME, PROVIDER_NAME, REQUEST_MODEL, RESPONSE_MODEL,
-    TIME_TO_FIRST_CHUNK, TOKEN_TYPE,
+    TIME_TO_FIRST_CHUNK, TOKEN_TYPE, USAGE_COST,
 };
 use crate::model::span::SpanRecord;
 use crate::model::usage::Usage;
@@ -31,6 +32,7 @@ pub struct InferenceMetrics {
     pub(super) completion_tokens: &'static str,
     pub(super) total_tokens: &'static str,
     pub(super) guardrail_violations: &'static str,
+    pub(super) cost: &'static str,
 }
 
 /// `name`, leaked once per distinct name, so that every point borrows its instrument name
@@ -59,6 +61,7 @@ impl InferenceMetrics {
             completion_tokens: intern(completion),
             total_tokens: intern(total),
             guardrail_violations: intern(guardrail_violations(namespace)),
+            cost: intern(cost_counter(namespace)),
         }
     }
 
@@ -83,7 +86,8 @@ impl InferenceMetrics {
         )
     }
 
-    /// Counters (when usage is known) and histograms of one inference.
+    /// Counters (tokens when usage is known, cost when the span has one) and histograms of
+    /// one inference.
     pub fn measure(
         &self,
         span_attrs: &Attributes,
@@ -104,11 +108,12 @@ impl InferenceMetrics {
                 trace_id: Some(trace_id),
                 span_id: Some(span_id),
             };
-        let (values, n) = point_values(usage, duration);
+        let cost = cost_of(span_attrs);
+        let (values, n) = point_values(usage, cost, duration);
         let mut out = Vec::with_capacity(n);
         let genai = genai_labels(span_attrs);
+        let labels = llama_stack_labels(span_attrs);
         if usage.is_some() {
-            let labels = llama_stack_labels(span_attrs);
             out.push(point(
                 Cow::Borrowed(self.prompt_tokens),
                 Instrument::Counter,
@@ -128,7 +133,7 @@ impl InferenceMetrics {
                 Instrument::Counter,
                 TOKEN_UNIT,
                 values[2],
-                labels,
+                labels.clone(),
             ));
             for (token_type, value) in [("input", values[3]), ("output", values[4])] {
                 let mut labels = genai.clone();
@@ -142,13 +147,23 @@ impl InferenceMetrics {
                 ));
             }
         }
+        let duration_at = if usage.is_some() { 5 } else { 0 };
         out.push(point(
             Cow::Borrowed(OPERATION_DURATION),
             Instrument::Histogram,
             SECONDS_UNIT,
-            values[n - 1],
+            values[duration_at],
             genai,
         ));
+        if cost.is_some() {
+            out.push(point(
+                Cow::Borrowed(self.cost),
+                Instrument::Counter,
+                COST_UNIT,
+                values[n - 1],
+                labels,
+            ));
+        }
         out
     }
 }
@@ -239,12 +254,24 @@ pub fn duration_of(span: &SpanRecord) -> Duration {
         .unwrap_or_default()
 }
 
+/// An inference's `gen_ai.usage.cost` (USD), the value of its `{ns}.cost` point.
+pub fn cost_of(attrs: &Attributes) -> Option<f64> {
+    attr(attrs, USAGE_COST)
+        .and_then(AttrValue::as_f64)
+        .filter(|c| c.is_finite() && *c >= 0.0)
+}
+
 /// The values of the points [`InferenceMetrics::measure`] builds, in its order, and how
 /// many there are: prompt, completion and total tokens, input and output tokens, duration
-/// in seconds (6) when usage is known; the duration alone (1) otherwise.
-pub fn point_values(usage: Option<Usage>, duration: Duration) -> ([f64; 6], usize) {
+/// in seconds (6) when usage is known, the duration alone (1) otherwise; then the cost in
+/// USD when there is one (7, or 2).
+pub fn point_values(
+    usage: Option<Usage>,
+    cost: Option<f64>,
+    duration: Duration,
+) -> ([f64; 7], usize) {
     let seconds = duration.as_secs_f64();
-    match usage {
+    let (mut values, n) = match usage {
         Some(u) => (
             [
                 u.prompt_tokens as f64,
@@ -253,9 +280,17 @@ pub fn point_values(usage: Option<Usage>, duration: Duration) -> ([f64; 6], usiz
                 u.prompt_tokens as f64,
                 u.completion_tokens as f64,
                 seconds,
+                0.0,
             ],
             6,
         ),
-        None => ([seconds, 0.0, 0.0, 0.0, 0.0, 0.0], 1),
+        None => ([seconds, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 1),
+    };
+    match cost {
+        Some(c) => {
+            values[n] = c;
+            (values, n + 1)
+        }
+        None => (values, n),
     }
 }

@@ -7,6 +7,8 @@ pub const TOKEN_UNIT: &str = "{token}";
 pub const SECONDS_UNIT: &str = "s";
 /// The unit of request counts (UCUM annotation).
 pub const REQUEST_UNIT: &str = "{request}";
+/// The unit of costs: US dollars (ISO 4217), which Prometheus renders as the `_usd` suffix.
+pub const COST_UNIT: &str = "USD";
 /// The unit of guardrail violation counts (UCUM annotation).
 pub const VIOLATION_UNIT: &str = "{violation}";
 
@@ -50,6 +52,16 @@ pub const OPERATION_TIME_PER_OUTPUT_CHUNK: &str = "gen_ai.client.operation.time_
 pub fn guardrail_violations(ns: &str) -> String {
     format!("{ns}.{GUARDRAIL_VIOLATIONS}")
 }
+
+/// The name of the cost counter in namespace `ns`: `{ns}.cost`, a counter in `USD`
+/// (labels `model_id`, `provider_id`, as the token counters) of the inferences whose
+/// model has a price, which Prometheus renders as `{ns}_cost_usd_total`.
+pub fn cost_counter(ns: &str) -> String {
+    format!("{ns}.{COST}")
+}
+
+/// The last segment of the cost counter's name.
+const COST: &str = "cost";
 
 /// The last segment of the guardrail violation counter's name.
 const GUARDRAIL_VIOLATIONS: &str = "guardrail_violations";
@@ -130,6 +142,7 @@ pub fn description(name: &str) -> String {
         "completion_tokens" => "Completion (output) tokens of inference calls",
         "tokens" => "Total tokens (prompt + completion) of inference calls",
         GUARDRAIL_VIOLATIONS => "Guardrail violations, by shield and violation level",
+        COST => "Cost of inference calls in USD, from the model price table (priced calls only)",
         REQUESTS => "HTTP requests served, by API and status code",
         REQUEST_DURATION => "Duration of HTTP requests, by API and status code",
         CONCURRENT_REQUESTS => "HTTP requests in flight, by API",

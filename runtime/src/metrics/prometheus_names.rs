@@ -20,7 +20,7 @@ pub fn sanitize(name: &str) -> String {
 }
 
 /// Every Prometheus name a stored metric is known by: the sanitized name, with the unit
-/// suffix Prometheus adds (`_seconds` for `s`, `_milliseconds`, `_bytes`), and for counters
+/// suffix Prometheus adds (`_seconds` for `s`, `_milliseconds`, `_bytes`, `_usd`), and for counters
 /// both with `_total`.
 pub fn prometheus_names(name: &str, instrument: &str, unit: Option<&str>) -> Vec<String> {
     let base = sanitize(name);
@@ -29,6 +29,7 @@ pub fn prometheus_names(name: &str, instrument: &str, unit: Option<&str>) -> Vec
         Some("s") if !base.ends_with("_seconds") => with_unit.push_str("_seconds"),
         Some("ms") if !base.ends_with("_milliseconds") => with_unit.push_str("_milliseconds"),
         Some("By") if !base.ends_with("_bytes") => with_unit.push_str("_bytes"),
+        Some("USD") if !base.ends_with("_usd") => with_unit.push_str("_usd"),
         _ => {}
     }
     let mut out = vec![base.clone(), with_unit.clone()];

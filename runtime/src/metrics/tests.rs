@@ -159,3 +159,28 @@ fn a_violated_guardrail_counts_once_by_shield_and_level() {
         .measure_guardrail(&guardrail(&[shield, text]))
         .is_empty());
 }
+
+#[test]
+fn a_priced_inference_yields_a_cost_counter_with_the_token_counters_labels() {
+    let metrics = InferenceMetrics::new("ns");
+    let priced = chat(&[("gen_ai.usage.cost", AttrValue::F64(0.0125))], vec![]);
+    let points = metrics.measure_call(&priced);
+    let cost: Vec<_> = points.iter().filter(|p| p.name == "ns.cost").collect();
+    assert_eq!(cost.len(), 1);
+    assert_eq!(
+        (cost[0].instrument, cost[0].unit, cost[0].value),
+        (Instrument::Counter, "USD", 0.0125)
+    );
+    let tokens = points.iter().find(|p| p.name == "ns.tokens").unwrap();
+    assert_eq!(cost[0].attributes, tokens.attributes);
+    assert!(!is_whole_count("USD"));
+    assert!(description("ns.cost").contains("USD"));
+    // No price: no cost point (not a zero).
+    let unpriced = metrics.measure_call(&chat(&[], vec![]));
+    assert!(unpriced.iter().all(|p| p.name != "ns.cost"));
+    assert_eq!(points.len(), unpriced.len() + 1);
+    assert!(
+        crate::metrics::prometheus_names::prometheus_names("ns.cost", "counter", Some("USD"))
+            .contains(&"ns_cost_usd_total".to_string())
+    );
+}

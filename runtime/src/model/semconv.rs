@@ -35,6 +35,10 @@ pub const USAGE_CACHED_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
 /// `gen_ai.usage.reasoning.output_tokens`.
 pub const USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
 
+/// `gen_ai.usage.cost`: an inference's cost in USD, from its model's price
+/// ([`price`](super::price)); absent when the price is not known (never 0 for unknown).
+pub const USAGE_COST: &str = "gen_ai.usage.cost";
+
 /// `gen_ai.output.messages`: what a model answered (content: capture only).
 pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
 
@@ -110,6 +114,13 @@ pub const TOTAL_OUTPUT_TOKENS: &str = "llm_telemetry.usage.output_tokens";
 pub const TOTAL_CACHED_TOKENS: &str = "llm_telemetry.usage.cache_read.input_tokens";
 /// An agent turn's or workflow's reasoning tokens, when its inferences reported some.
 pub const TOTAL_REASONING_TOKENS: &str = "llm_telemetry.usage.reasoning.output_tokens";
+
+/// An agent turn's or workflow's cost in USD: its inferences' known `gen_ai.usage.cost`
+/// summed; written only when at least one of them had a price.
+pub const TOTAL_COST: &str = "llm_telemetry.cost";
+/// How many of an agent turn's or workflow's inferences had no cost (no price for their
+/// model, or no usage); written only when some had none.
+pub const COST_UNKNOWN_CALLS: &str = "llm_telemetry.cost_unknown_calls";
 
 /// An agent turn's or workflow's inference count (the inferences below it, at any depth).
 pub const INFERENCE_CALLS: &str = "llm_telemetry.inference_calls";

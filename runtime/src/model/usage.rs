@@ -16,9 +16,12 @@ pub struct Usage {
     pub prompt_tokens: u64,
     /// Tokens generated (`gen_ai.usage.output_tokens`).
     pub completion_tokens: u64,
-    /// Prompt tokens served from a cache, when the provider reports it.
+    /// Prompt tokens served from a cache, when the provider reports it: a part of
+    /// `prompt_tokens`, not added to it (`gen_ai.usage.cache_read.input_tokens`; priced at
+    /// the cached-input price, see [`ModelPrice::cost`](crate::ModelPrice::cost)).
     pub cached_tokens: Option<u64>,
-    /// Hidden reasoning tokens, when the provider reports them.
+    /// Hidden reasoning tokens, when the provider reports them: a part of
+    /// `completion_tokens`, not added to it (`gen_ai.usage.reasoning.output_tokens`).
     pub reasoning_tokens: Option<u64>,
 }
 

@@ -5,7 +5,8 @@
 //! renders them: `llama_stack.tokens` (a `{token}` counter) is
 //! `llama_stack_tokens_total{model_id,provider_id}`; `gen_ai.client.token.usage` is the
 //! histogram `gen_ai_client_token_usage_bucket/_sum/_count`; a histogram in seconds gets
-//! `_seconds` (`gen_ai_client_operation_duration_seconds_bucket`). Attribute keys become
+//! `_seconds` (`gen_ai_client_operation_duration_seconds_bucket`); the `USD` cost counter
+//! `{ns}.cost` is `{ns}_cost_usd_total`. Attribute keys become
 //! label names with `.` replaced by `_`. A gauge (`{ns}.concurrent_requests`) keeps its
 //! last value.
 //!
@@ -29,8 +30,8 @@ use prometheus_client::registry::{Metric, Registry, Unit};
 
 use crate::config::{ConfigError, TelemetryConfig};
 use crate::metrics::instruments::{
-    description, histogram_buckets, is_whole_count, llama_stack_counters, OPERATION_DURATION,
-    SECONDS_UNIT, TOKEN_UNIT, TOKEN_USAGE,
+    description, histogram_buckets, is_whole_count, llama_stack_counters, COST_UNIT,
+    OPERATION_DURATION, SECONDS_UNIT, TOKEN_UNIT, TOKEN_USAGE,
 };
 use crate::metrics::prometheus_names::sanitize;
 use crate::metrics::InferenceMetrics;
@@ -147,6 +148,7 @@ impl PrometheusWriter {
             let unit = match unit {
                 "s" => Some(Unit::Seconds),
                 "By" => Some(Unit::Bytes),
+                COST_UNIT => Some(Unit::Other("usd".into())),
                 _ => None,
             };
             if let Ok(mut r) = registry.lock() {

@@ -108,3 +108,5 @@ fn otlp_and_prometheus_settings() {
     let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("OTEL_EXPORTER_OTLP_ENDPOINT"), "{e}");
 }
+
+mod prices;

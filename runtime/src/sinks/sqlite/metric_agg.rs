@@ -1,7 +1,7 @@
 //! The `metrics` rows of one batch: its points summed per series and wall-clock second
 //! ([`MetricSeriesAgg`], schema version 2; a gauge's row keeps its last value, not a sum,
 //! with the count of measurements), so that a burst of inferences costs a few rows
-//! rather than up to six each. An inference that shares the previous one's series adds to its
+//! rather than up to seven each. An inference that shares the previous one's series adds to its
 //! rows without encoding its points again ([`LastInference`]).
 
 use std::time::SystemTime;
@@ -37,13 +37,14 @@ pub(super) struct MetricSeriesAgg {
 
 /// The series the previous inference of the batch went to. Consecutive inferences mostly
 /// share them (same model, provider, operation, second): the next one then adds its
-/// values to those rows directly, without building, encoding and hashing six points —
+/// values to those rows directly, without building, encoding and hashing up to seven points —
 /// a third of the writer's time per inference before.
 struct LastInference {
     second: i64,
     usage: bool,
+    cost: bool,
     sources: [Option<AttrValue>; 5],
-    rows: [usize; 6],
+    rows: [usize; 7],
 }
 
 /// One aggregated `metrics` row.
@@ -87,8 +88,10 @@ impl MetricSeriesAgg {
         span: &SpanRecord,
     ) -> Result<(), serde_json::Error> {
         let usage = crate::model::semconv::usage_of(&span.attributes);
+        let cost = crate::metrics::inference::cost_of(&span.attributes);
         let (values, n) = crate::metrics::inference::point_values(
             usage,
+            cost,
             crate::metrics::inference::duration_of(span),
         );
         let second = unix_second(span.end_time);
@@ -96,6 +99,7 @@ impl MetricSeriesAgg {
         if let Some(last) = &self.last {
             let same = last.second == second
                 && last.usage == usage.is_some()
+                && last.cost == cost.is_some()
                 && last
                     .sources
                     .iter()
@@ -111,13 +115,14 @@ impl MetricSeriesAgg {
                 return Ok(());
             }
         }
-        let mut rows = [0; 6];
+        let mut rows = [0; 7];
         for (i, point) in metrics.measure_call(span).iter().enumerate() {
             rows[i] = self.add(point)?;
         }
         self.last = Some(LastInference {
             second,
             usage: usage.is_some(),
+            cost: cost.is_some(),
             sources: sources.map(|v| v.cloned()),
             rows,
         });

@@ -1,5 +1,6 @@
-//! Summary figures of the store ([`TraceStore::stats`]): counts, error rate, tokens by
-//! model and provider, latency percentiles by span name, and the size on disk
+//! Summary figures of the store ([`TraceStore::stats`]): counts, error rate, tokens and cost
+//! by model and provider (with the calls whose cost is unknown), latency percentiles by span
+//! name, and the size on disk
 //! ([`TraceStore::size_bytes`]).
 
 use std::time::SystemTime;
@@ -12,8 +13,12 @@ use super::rows::sql_text;
 use crate::model::time::sqlite_timestamp;
 
 impl TraceStore {
-    /// Counts, error rate, tokens by model and provider, latency percentiles by span name
-    /// and the size on disk, over traces started since `since` (`None`: all).
+    /// Counts, error rate, tokens and cost by model and provider, latency percentiles by
+    /// span name and the size on disk, over traces started since `since` (`None`: all).
+    ///
+    /// Cost is the sum of the inference spans' `gen_ai.usage.cost` (USD); the spans without
+    /// one are counted as calls of unknown cost, and the models of those that reported
+    /// token usage are listed as [`unpriced_models`](StoreStats::unpriced_models).
     ///
     /// ```no_run
     /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
@@ -43,7 +48,9 @@ impl TraceStore {
             "SELECT json_extract(attributes, '$.\"gen_ai.request.model\"') AS model, \
                     json_extract(attributes, '$.\"gen_ai.provider.name\"') AS provider, COUNT(*), \
                     COALESCE(SUM(json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"')), 0) AS i, \
-                    COALESCE(SUM(json_extract(attributes, '$.\"gen_ai.usage.output_tokens\"')), 0) AS o \
+                    COALESCE(SUM(json_extract(attributes, '$.\"gen_ai.usage.output_tokens\"')), 0) AS o, \
+                    SUM(json_extract(attributes, '$.\"gen_ai.usage.cost\"')), \
+                    SUM(json_extract(attributes, '$.\"gen_ai.usage.cost\"') IS NULL) \
                FROM spans WHERE category = 'inference' AND start_time >= ?1 \
               GROUP BY model, provider ORDER BY i + o DESC, model",
             p(),
@@ -54,9 +61,28 @@ impl TraceStore {
                     calls: r.get::<_, i64>(2)? as u64,
                     input_tokens: r.get::<_, f64>(3)? as u64,
                     output_tokens: r.get::<_, f64>(4)? as u64,
+                    cost_usd: r.get(5)?,
+                    cost_unknown_calls: r.get::<_, i64>(6)? as u64,
                 })
             },
         )?;
+        let unpriced_models: Vec<String> = self.collect(
+            "SELECT DISTINCT CAST(COALESCE(json_extract(attributes, '$.\"gen_ai.request.model\"'), \
+                    json_extract(attributes, '$.\"gen_ai.response.model\"')) AS TEXT) AS m \
+               FROM spans WHERE category = 'inference' AND start_time >= ?1 \
+                AND json_extract(attributes, '$.\"gen_ai.usage.cost\"') IS NULL \
+                AND (json_extract(attributes, '$.\"gen_ai.usage.input_tokens\"') IS NOT NULL \
+                     OR json_extract(attributes, '$.\"gen_ai.usage.output_tokens\"') IS NOT NULL) \
+                AND m IS NOT NULL ORDER BY m",
+            p(),
+            |r| r.get(0),
+        )?;
+        let inference_calls = tokens.iter().map(|t| t.calls).sum();
+        let cost_unknown_calls = tokens.iter().map(|t| t.cost_unknown_calls).sum();
+        let cost_usd = tokens
+            .iter()
+            .filter_map(|t| t.cost_usd)
+            .reduce(|a, b| a + b);
         let durations: Vec<(String, f64)> = self.collect(
             "SELECT name, duration_ms FROM spans WHERE duration_ms IS NOT NULL AND start_time >= ?1 \
              ORDER BY name, duration_ms",
@@ -87,6 +113,10 @@ impl TraceStore {
                 error_traces as f64 / traces as f64
             },
             tokens,
+            inference_calls,
+            cost_usd,
+            cost_unknown_calls,
+            unpriced_models,
             latency,
             size_bytes,
         })

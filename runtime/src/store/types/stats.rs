@@ -17,6 +17,12 @@ pub struct TokenStats {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// The summed `gen_ai.usage.cost` of its calls that have one, USD; `None` when none has.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Its calls without a `gen_ai.usage.cost` (no price for the model, or no usage).
+    #[serde(default)]
+    pub cost_unknown_calls: u64,
 }
 
 /// Latency of one span name, in [`StoreStats`].
@@ -49,6 +55,20 @@ pub struct StoreStats {
     pub error_rate: f64,
     /// Token usage by model and provider, most tokens first.
     pub tokens: Vec<TokenStats>,
+    /// Inference spans.
+    #[serde(default)]
+    pub inference_calls: u64,
+    /// The summed `gen_ai.usage.cost` of the inference spans that have one, USD; `None`
+    /// when none has.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    /// Inference spans without a `gen_ai.usage.cost`: their cost is unknown.
+    #[serde(default)]
+    pub cost_unknown_calls: u64,
+    /// The models (`gen_ai.request.model`, else `gen_ai.response.model`) of the calls that
+    /// reported token usage but have no cost: the models without a price, sorted.
+    #[serde(default)]
+    pub unpriced_models: Vec<String>,
     /// Latency by span name, slowest p95 first.
     pub latency: Vec<LatencyStats>,
     /// Bytes on disk: the database file plus its WAL.
