@@ -95,6 +95,7 @@ impl TelemetryConfig {
             Some(v) => parse_retention("TELEMETRY_SQLITE_RETENTION", &v)?,
             None => None,
         };
+        let capture_max_bytes = super::capture::max_bytes_from(&lookup)?;
         Ok(TelemetryConfig {
             sinks,
             sqlite_db_path,
@@ -105,6 +106,8 @@ impl TelemetryConfig {
             queue_capacity,
             otlp,
             prometheus_addr,
+            capture_max_bytes,
+            redact: None,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! Nothing here starts or installs anything: `install` (above the layer) does.
 
 pub mod builder;
+pub mod capture;
 pub mod env;
 pub mod error;
 pub mod otlp;
@@ -65,6 +66,12 @@ pub struct TelemetryConfig {
     /// `TELEMETRY_SQLITE_RETENTION`: delete stored data older than this.
     #[serde(deserialize_with = "de_retention")]
     pub(crate) sqlite_retention: Option<std::time::Duration>,
+    /// `TELEMETRY_CAPTURE_MAX_BYTES`: the longest captured content attribute ([`capture`]).
+    #[serde(deserialize_with = "capture::de_max_bytes")]
+    pub(crate) capture_max_bytes: usize,
+    /// The redaction hook of captured content (code only, not in a file).
+    #[serde(skip)]
+    pub(crate) redact: Option<capture::Redactor>,
 }
 
 fn de_retention<'de, D: serde::Deserializer<'de>>(
@@ -169,6 +176,7 @@ impl TelemetryConfig {
         parse_namespace("metric_namespace", &self.metric_namespace)?;
         self.otlp.validate()?;
         parse_host_port("TELEMETRY_PROMETHEUS_ADDR", &self.prometheus_addr)?;
+        capture::check_max_bytes("capture_max_bytes", self.capture_max_bytes)?;
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid {
                 variable: "queue_capacity",
