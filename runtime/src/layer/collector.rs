@@ -13,6 +13,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::clock::now;
+use super::content::ContentPolicy;
 use super::lookups::REMOTE_PARENT_TARGET;
 use super::state::SpanState;
 use super::visitors::{EventVisitor, SpanVisitor};
@@ -35,7 +36,8 @@ pub struct SpanCollector {
     pub(super) enabled: bool,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) service_name: Arc<str>,
-    pub(super) capture_content: bool,
+    /// `Some` when content capture is on.
+    pub(super) content: Option<ContentPolicy>,
 }
 
 impl<S> Layer<S> for SpanCollector
@@ -76,7 +78,7 @@ where
         };
         attrs.record(&mut SpanVisitor {
             state: &mut state,
-            capture_content: self.capture_content,
+            content: self.content.as_ref(),
         });
         if state.remote_carrier {
             // `context::extract` recorded the remote ids as `trace_id` / `span_id`.
@@ -107,7 +109,7 @@ where
         if let Some(state) = ext.get_mut::<SpanState>() {
             values.record(&mut SpanVisitor {
                 state,
-                capture_content: self.capture_content,
+                content: self.content.as_ref(),
             });
         }
     }
