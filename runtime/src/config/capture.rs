@@ -19,10 +19,13 @@ const MAX_BYTES_ACCEPTED: &str =
     "a whole number of bytes of at least 256, optionally with a KiB or MiB suffix, e.g. 16384, \
      16KiB or 1MiB";
 
-/// The redaction hook: called with a content attribute's key and value, returns the value
-/// to record. Shared by every clone of the configuration.
+/// A redaction hook's type: a content attribute's key and value in, the value to record out.
+type RedactFn = dyn Fn(&str, String) -> String + Send + Sync;
+
+/// The redaction hook ([`TelemetryConfigBuilder::redact`]). Shared by every clone of the
+/// configuration.
 #[derive(Clone)]
-pub(crate) struct Redactor(Arc<dyn Fn(&str, String) -> String + Send + Sync>);
+pub(crate) struct Redactor(Arc<RedactFn>);
 
 impl Redactor {
     /// The hook's answer for `key` = `value` (it may panic: the caller catches that).

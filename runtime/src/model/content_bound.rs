@@ -535,6 +535,8 @@ impl Emitter<'_> {
         part: impl Fn(&T) -> (usize, &Node),
         prefix: impl Fn(&T, &mut String),
     ) -> bool {
+        // The closing bracket, always written last.
+        const CLOSE: usize = 1;
         let n = children.len();
         // The least this container can be: its brackets around a marker for everything.
         if budget < 2 + marker_len(n) - 1 {
@@ -555,7 +557,7 @@ impl Emitter<'_> {
             let sep = usize::from(i > 0);
             let used = out.len() - start;
             // Everything from here on fits: write it all.
-            if used + sep + rest + 1 <= budget {
+            if used + sep + rest + CLOSE <= budget {
                 for c in &children[i..] {
                     if out.len() - start > 1 {
                         out.push(',');
@@ -567,7 +569,7 @@ impl Emitter<'_> {
             }
             let left_after = n - i - 1;
             // This child whole, with room left for a marker for the ones after it.
-            if used + sep + sizes[i] + marker_len(left_after) + 1 <= budget {
+            if used + sep + sizes[i] + marker_len(left_after) + CLOSE <= budget {
                 if sep == 1 {
                     out.push(',');
                 }
@@ -586,7 +588,7 @@ impl Emitter<'_> {
             } else {
                 0
             };
-            let room = budget.checked_sub(used + sep + key + after + 1);
+            let room = budget.checked_sub(used + sep + key + after + CLOSE);
             if sep == 1 {
                 out.push(',');
             }
