@@ -28,6 +28,8 @@ where
     let settings = LayerSettings {
         service_name: Arc::from(config.service_name()),
         capture_content: config.capture_content(),
+        capture_max_bytes: config.capture_max_bytes(),
+        redact: config.redact.clone(),
         metric_namespace: Arc::from(config.metric_namespace()),
         sampler: config.sampler(),
         prices: Arc::new(PriceTable::new(config.prices().rules())),

@@ -96,12 +96,21 @@ impl Rotel {
             let output = output.clone();
             readers.push(std::thread::spawn(move || {
                 let mut buf = [0u8; 8192];
+                // Bytes of a UTF-8 character that a read split, kept for the next read.
+                let mut pending = Vec::new();
                 while let Ok(n) = stream.read(&mut buf) {
                     if n == 0 {
                         break;
                     }
-                    let text = strip_ansi(&String::from_utf8_lossy(&buf[..n]));
+                    pending.extend_from_slice(&buf[..n]);
+                    let complete = match std::str::from_utf8(&pending) {
+                        Ok(_) => pending.len(),
+                        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+                        Err(_) => pending.len(),
+                    };
+                    let text = strip_ansi(&String::from_utf8_lossy(&pending[..complete]));
                     output.lock().unwrap().push_str(&text);
+                    pending.drain(..complete);
                 }
             }));
         }

@@ -29,7 +29,7 @@ impl TelemetryConfig {
 /// Sets [`TelemetryConfig`] fields in code; see [`TelemetryConfig::builder`].
 #[derive(Clone, Debug)]
 pub struct TelemetryConfigBuilder {
-    config: TelemetryConfig,
+    pub(super) config: TelemetryConfig,
 }
 
 impl TelemetryConfigBuilder {

@@ -100,6 +100,7 @@ impl TelemetryConfig {
             Some(path) => super::Prices::read("TELEMETRY_PRICES", Path::new(path.trim()))?,
             None => super::Prices::default(),
         };
+        let capture_max_bytes = super::capture::max_bytes_from(&lookup)?;
         Ok(TelemetryConfig {
             sinks,
             sampler,
@@ -112,6 +113,8 @@ impl TelemetryConfig {
             otlp,
             prometheus_addr,
             prices,
+            capture_max_bytes,
+            redact: None,
         })
     }
 }

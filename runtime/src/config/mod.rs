@@ -4,6 +4,7 @@
 //! Nothing here starts or installs anything: `install` (above the layer) does.
 
 pub mod builder;
+pub mod capture;
 pub mod env;
 pub mod error;
 pub mod otlp;
@@ -72,6 +73,12 @@ pub struct TelemetryConfig {
     pub(crate) sampler: crate::model::sampler::Sampler,
     /// `TELEMETRY_PRICES`: model prices over the built-in table.
     pub(crate) prices: Prices,
+    /// `TELEMETRY_CAPTURE_MAX_BYTES`: the longest captured content attribute ([`capture`]).
+    #[serde(deserialize_with = "capture::de_max_bytes")]
+    pub(crate) capture_max_bytes: usize,
+    /// The redaction hook of captured content (code only, not in a file).
+    #[serde(skip)]
+    pub(crate) redact: Option<capture::Redactor>,
 }
 
 fn de_retention<'de, D: serde::Deserializer<'de>>(
@@ -199,6 +206,7 @@ impl TelemetryConfig {
         self.otlp.validate()?;
         self.prices.validate()?;
         parse_host_port("TELEMETRY_PROMETHEUS_ADDR", &self.prometheus_addr)?;
+        capture::check_max_bytes("capture_max_bytes", self.capture_max_bytes)?;
         if self.queue_capacity == 0 {
             return Err(ConfigError::Invalid {
                 variable: "queue_capacity",

@@ -23,7 +23,11 @@ use tracing::Span;
 use super::capture::push_json_string;
 use super::status::{record_cancelled, record_error, record_ok, record_panic, short_type_name};
 use super::usage::record_usage_on;
-use crate::layer::lookups::set_chunk_intervals;
+use crate::config::capture::DEFAULT_CAPTURE_MAX_BYTES;
+use crate::layer::lookups::{
+    content_capture_max_bytes, mark_content_truncated, set_chunk_intervals,
+};
+use crate::model::content_bound::{bound_content, push_elements_marker, ELEMENTS_MARKER_MAX_LEN};
 use crate::model::semconv::{OUTPUT_MESSAGES, STREAM_CHUNKS, TIME_TO_FIRST_CHUNK};
 use crate::model::usage::Usage;
 
@@ -50,10 +54,6 @@ pub struct ChunkReport {
     /// The item's `Debug` text, when content capture is on.
     pub content: Option<String>,
 }
-
-/// The most content a stream's `gen_ai.output.messages` keeps: later chunks are left
-/// out, and the array ends with a `"…"` marker.
-pub const STREAM_CONTENT_MAX_BYTES: usize = 64 * 1024;
 
 /// An `Err` item: `error.type` and `otel.status_message`.
 #[derive(Debug)]
@@ -91,7 +91,8 @@ where
             usage: None,
             failed: false,
             content: None,
-            content_full: false,
+            content_max: 0,
+            content_dropped: None,
         }))
     };
     InstrumentedStream {
@@ -139,8 +140,11 @@ struct StreamState {
     failed: bool,
     // With content capture on: the items' `Debug` texts as a JSON array, unclosed.
     content: Option<String>,
-    // The content reached its bound: the next items are left out.
-    content_full: bool,
+    // The bound of the content (`TELEMETRY_CAPTURE_MAX_BYTES` of the layer serving the
+    // span), looked up at the first captured item; 0 before.
+    content_max: usize,
+    // Once the content reached its bound: how many items were left out since.
+    content_dropped: Option<u64>,
 }
 
 impl StreamState {
@@ -165,7 +169,7 @@ impl StreamState {
             });
         }
         if let Some(text) = report.content {
-            self.capture(&text);
+            self.capture(span, &text);
         }
         if let Some(error) = report.error {
             if !self.failed {
@@ -180,20 +184,40 @@ impl StreamState {
 }
 
 impl StreamState {
-    /// Append one item's text to the captured content, up to the bound.
-    fn capture(&mut self, text: &str) {
-        if self.content_full {
+    /// Append one item's text to the captured content while the array, closed with a
+    /// marker element, stays within the layer's `TELEMETRY_CAPTURE_MAX_BYTES`: whole items
+    /// only (a first item longer than that is cut inside), so that no 10 MB array is ever
+    /// built. The layer still redacts and bounds the finished array.
+    fn capture(&mut self, span: &Span, text: &str) {
+        if let Some(dropped) = &mut self.content_dropped {
+            *dropped += 1;
             return;
         }
-        let content = self.content.get_or_insert_with(|| String::from("["));
-        if content.len() > 1 {
-            content.push(',');
+        if self.content_max == 0 {
+            self.content_max = content_capture_max_bytes(span).unwrap_or(DEFAULT_CAPTURE_MAX_BYTES);
         }
-        if content.len() + text.len() > STREAM_CONTENT_MAX_BYTES {
-            push_json_string(content, "…");
-            self.content_full = true;
-        } else {
+        // Room for the items: `]` and a closing marker element (with its comma) stay free.
+        let room = self.content_max.saturating_sub(2 + ELEMENTS_MARKER_MAX_LEN);
+        let content = self.content.get_or_insert_with(|| String::from("["));
+        let before = content.len();
+        // An item takes at least its text, two quotes and a comma.
+        if before + 3 + text.len() <= room {
+            if before > 1 {
+                content.push(',');
+            }
             push_json_string(content, text);
+            if content.len() <= room {
+                return;
+            }
+            content.truncate(before);
+        }
+        if before == 1 {
+            let mut item = String::with_capacity(text.len() + 2);
+            push_json_string(&mut item, text);
+            content.push_str(&bound_content(item, room.saturating_sub(1)).text);
+            self.content_dropped = Some(0);
+        } else {
+            self.content_dropped = Some(1);
         }
     }
 }
@@ -231,6 +255,15 @@ fn finish(span: &Span, state: StreamState, end: End) {
     }
     record_usage_on(span, state.usage);
     if let Some(mut content) = state.content {
+        if let Some(dropped) = state.content_dropped {
+            if dropped > 0 {
+                if content.len() > 1 {
+                    content.push(',');
+                }
+                push_elements_marker(&mut content, dropped.try_into().unwrap_or(usize::MAX));
+            }
+            mark_content_truncated(span);
+        }
         content.push(']');
         span.record(OUTPUT_MESSAGES, content.as_str());
     }
@@ -444,27 +477,64 @@ mod tests {
             usage: None,
             failed: false,
             content: None,
-            content_full: false,
+            content_max: 0,
+            content_dropped: None,
         }
     }
 
+    /// The captured array as `finish` records it.
+    fn finished(s: StreamState) -> String {
+        let mut content = s.content.expect("content");
+        if let Some(n) = s.content_dropped.filter(|n| *n > 0) {
+            content.push(',');
+            push_elements_marker(&mut content, n as usize);
+        }
+        content.push(']');
+        content
+    }
+
     #[test]
-    fn captured_content_stops_at_its_bound_with_a_marker_and_stays_json() {
+    fn captured_content_keeps_whole_chunks_up_to_its_bound_then_a_marker_and_stays_json() {
         let mut s = state();
+        let span = Span::none();
         let chunk = "x".repeat(1000);
         for _ in 0..100 {
-            s.capture(&chunk);
+            s.capture(&span, &chunk);
         }
-        let mut content = s.content.expect("content");
-        content.push(']');
+        // No layer serves the span: the documented default bound.
+        assert_eq!(s.content_max, DEFAULT_CAPTURE_MAX_BYTES);
+        let content = finished(s);
         assert!(
-            content.len() <= STREAM_CONTENT_MAX_BYTES + 8,
+            content.len() <= DEFAULT_CAPTURE_MAX_BYTES,
             "{}",
             content.len()
         );
         let items: Vec<String> = serde_json::from_str(&content).expect("a JSON array");
-        assert_eq!(items.last().map(String::as_str), Some("…"));
-        assert_eq!(items.len(), STREAM_CONTENT_MAX_BYTES / 1003 + 1);
+        let kept = items.len() - 1;
+        assert!(items[..kept].iter().all(|c| *c == chunk));
+        assert_eq!(
+            items.last().unwrap(),
+            &format!("…[truncated {} elements]", 100 - kept)
+        );
+        assert!(kept >= 15, "{kept}");
+    }
+
+    #[test]
+    fn a_first_chunk_longer_than_the_bound_is_cut_inside() {
+        let mut s = state();
+        let span = Span::none();
+        s.capture(&span, &"é".repeat(20_000));
+        s.capture(&span, "next");
+        let content = finished(s);
+        assert!(
+            content.len() <= DEFAULT_CAPTURE_MAX_BYTES,
+            "{}",
+            content.len()
+        );
+        let items: Vec<String> = serde_json::from_str(&content).expect("a JSON array");
+        assert_eq!(items.len(), 2);
+        assert!(items[0].starts_with("éé") && items[0].ends_with(" bytes]"));
+        assert_eq!(items[1], "…[truncated 1 element]");
     }
 
     #[test]

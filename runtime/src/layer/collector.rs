@@ -13,6 +13,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::clock::now;
+use super::content::ContentPolicy;
 use super::lookups::REMOTE_PARENT_TARGET;
 use super::state::SpanState;
 use super::visitors::{EventVisitor, SpanVisitor};
@@ -38,7 +39,8 @@ pub struct SpanCollector {
     pub(super) enabled: bool,
     pub(super) pipeline: Arc<Pipeline>,
     pub(super) service_name: Arc<str>,
-    pub(super) capture_content: bool,
+    /// `Some` when content capture is on.
+    pub(super) content: Option<ContentPolicy>,
     pub(super) sampler: Sampler,
     pub(super) prices: Arc<PriceTable>,
 }
@@ -87,7 +89,7 @@ where
             // the remote sampled flag as `sampled`.
             attrs.record(&mut SpanVisitor {
                 state: &mut state,
-                capture_content: false,
+                content: None,
             });
             match remote_ids(&state.attributes) {
                 Some((trace_id, span_id)) => {
@@ -120,7 +122,7 @@ where
             }
         };
         attrs.record(&mut SpanVisitor {
-            capture_content: self.capture_content && state.sampled,
+            content: self.content.as_ref().filter(|_| state.sampled),
             state: &mut state,
         });
         span.extensions_mut().insert(state);
@@ -131,7 +133,7 @@ where
         let mut ext = span.extensions_mut();
         if let Some(state) = ext.get_mut::<SpanState>() {
             values.record(&mut SpanVisitor {
-                capture_content: self.capture_content && state.sampled,
+                content: self.content.as_ref().filter(|_| state.sampled),
                 state,
             });
         }

@@ -1,7 +1,8 @@
 //! What code outside the layer asks of a span through the subscriber: whether the layer
-//! serving it captures content (instrumented code), the W3C ids it gave it (`context`), and
-//! where metrics measured outside any span go ([`MetricsPort`], the HTTP middleware's).
-//! No global state: each answer comes from the subscriber that serves the span.
+//! serving it captures content and how much (instrumented code), the W3C ids it gave it
+//! (`context`), and where metrics measured outside any span go ([`MetricsPort`], the HTTP
+//! middleware's). No global state: each answer comes from the subscriber that serves the
+//! span.
 
 use std::sync::Arc;
 
@@ -9,40 +10,76 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::state::SpanState;
 use crate::metrics::instruments::RequestMetricNames;
+use crate::model::attr::set_attr;
 use crate::model::attr::{attr, AttrValue};
 use crate::model::ids::{SpanId, TraceId};
 use crate::model::metric::MetricRecord;
+use crate::model::semconv::CONTENT_TRUNCATED;
 use crate::pipeline::{Pipeline, Telemetry};
 
 /// Target of the carrier span that `context::extract` creates for a remote parent.
 pub const REMOTE_PARENT_TARGET: &str = "llm_telemetry::remote_parent";
 
 /// Found by downcasting the subscriber: whether the layer serving a span records
-/// content. No global state, so two subscribers in one process can disagree.
+/// content, and its longest content attribute. No global state, so two subscribers in one
+/// process can disagree.
 #[derive(Clone, Copy, Debug)]
-pub struct ContentCapture(pub bool);
+pub struct ContentCapture {
+    /// Content capture is on.
+    pub enabled: bool,
+    /// `TELEMETRY_CAPTURE_MAX_BYTES`.
+    pub max_bytes: usize,
+}
 
 /// Whether the llm-telemetry layer that serves `span` records content: capture is on and
 /// the span's trace is sampled (a sampled-out span reaches no trace sink, so its content
 /// is not even formatted).
 pub fn content_capture_enabled(span: &tracing::Span) -> bool {
+    content_capture_max_bytes(span).is_some()
+}
+
+/// The longest content attribute the llm-telemetry layer that serves `span` records;
+/// `None` when it records no content: capture is off, no such layer serves the span, or
+/// the span's trace is sampled out.
+pub fn content_capture_max_bytes(span: &tracing::Span) -> Option<usize> {
     span.with_subscriber(|(id, dispatch)| {
-        if !dispatch
+        let max_bytes = dispatch
             .downcast_ref::<ContentCapture>()
-            .is_some_and(|c| c.0)
-        {
-            return false;
-        }
-        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
-            return true;
-        };
-        registry.span(id).map_or(true, |s| {
-            s.extensions()
-                .get::<SpanState>()
-                .map_or(true, |state| state.sampled)
-        })
+            .filter(|c| c.enabled)
+            .map(|c| c.max_bytes)?;
+        let sampled = dispatch
+            .downcast_ref::<tracing_subscriber::Registry>()
+            .and_then(|registry| registry.span(id))
+            .map_or(true, |s| {
+                s.extensions()
+                    .get::<SpanState>()
+                    .map_or(true, |state| state.sampled)
+            });
+        sampled.then_some(max_bytes)
     })
-    .unwrap_or(false)
+    .flatten()
+}
+
+/// Mark `span` as having had content cut ([`CONTENT_TRUNCATED`]), for content bounded
+/// before it reaches the layer (a stream's chunks). Nothing when no llm-telemetry layer
+/// records the span.
+pub fn mark_content_truncated(span: &tracing::Span) {
+    span.with_subscriber(|(id, dispatch)| {
+        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+            return;
+        };
+        let Some(span) = registry.span(id) else {
+            return;
+        };
+        let mut ext = span.extensions_mut();
+        if let Some(state) = ext.get_mut::<SpanState>() {
+            set_attr(
+                &mut state.attributes,
+                CONTENT_TRUNCATED,
+                AttrValue::Bool(true),
+            );
+        }
+    });
 }
 
 /// What `context::inject` propagates of a span: the W3C ids the layer gave it, whether its

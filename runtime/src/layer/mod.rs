@@ -5,11 +5,13 @@
 //! [`TelemetryLayer`] is the public face: a per-layer [`filter`] (so other layers see what
 //! they ask for) around the [`collector`], which keeps each open span's [`state`] in the
 //! registry's extensions. [`lookups`] answer the questions instrumented code and
-//! `context` ask of a span (capture on? its W3C ids?). The layer takes a small
-//! [`LayerSettings`] and the pipeline; starting sinks is `install`'s job, above it.
+//! `context` ask of a span (capture on? its W3C ids?); [`content`] redacts and bounds
+//! captured content. The layer takes a small [`LayerSettings`] and the pipeline; starting
+//! sinks is `install`'s job, above it.
 
 pub mod clock;
 pub mod collector;
+pub mod content;
 pub mod filter;
 pub mod lookups;
 pub mod state;
@@ -30,11 +32,13 @@ use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::config::capture::Redactor;
 use crate::metrics::instruments::RequestMetricNames;
 use crate::model::price::PriceTable;
 use crate::model::sampler::Sampler;
 use crate::pipeline::Pipeline;
 use collector::SpanCollector;
+use content::ContentPolicy;
 use filter::TelemetryFilter;
 use lookups::{ContentCapture, MetricsPort};
 
@@ -45,6 +49,10 @@ pub struct LayerSettings {
     pub service_name: Arc<str>,
     /// Whether prompts, completions, tool arguments and results are recorded.
     pub capture_content: bool,
+    /// `TELEMETRY_CAPTURE_MAX_BYTES`: the longest content attribute, when captured.
+    pub capture_max_bytes: usize,
+    /// The redaction hook of captured content, if any.
+    pub redact: Option<Redactor>,
     /// `TELEMETRY_METRIC_NAMESPACE`, for metrics measured outside the layer (the HTTP
     /// middleware's) that reach the pipeline through [`lookups::MetricsPort`].
     pub metric_namespace: Arc<str>,
@@ -68,7 +76,7 @@ pub struct TelemetryLayer<S> {
 impl<S> fmt::Debug for TelemetryLayer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TelemetryLayer")
-            .field("capture_content", &self.capture.0)
+            .field("capture_content", &self.capture.enabled)
             .finish_non_exhaustive()
     }
 }
@@ -89,21 +97,26 @@ where
             enabled,
             pipeline,
             service_name: settings.service_name,
-            capture_content: settings.capture_content,
+            content: settings
+                .capture_content
+                .then(|| ContentPolicy::new(settings.capture_max_bytes, settings.redact)),
             sampler: settings.sampler,
             prices: settings.prices,
         };
         TelemetryLayer {
             inner: collector.with_filter(TelemetryFilter { enabled }),
-            capture: ContentCapture(settings.capture_content),
+            capture: ContentCapture {
+                enabled: settings.capture_content,
+                max_bytes: settings.capture_max_bytes,
+            },
             metrics,
         }
     }
 }
 
 // Every method forwards to the filtered collector; only `downcast_raw` adds the
-// content-capture flag that instrumented code looks up and the metrics port of the HTTP
-// middleware.
+// content-capture settings that instrumented code looks up and the metrics port of the
+// HTTP middleware.
 impl<S> Layer<S> for TelemetryLayer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

@@ -1,12 +1,14 @@
 //! The layer's field visitors: [`SpanVisitor`] sorts a span's fields into its state (the
-//! `otel.*` conventions set name, kind and status; content only when capture is on; the rest
-//! become attributes), [`EventVisitor`] collects an event's message and fields.
+//! `otel.*` conventions set name, kind and status; content only when capture is on,
+//! redacted and bounded by the [`ContentPolicy`]; the rest become attributes),
+//! [`EventVisitor`] collects an event's message and fields.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use tracing::field::{Field, Visit};
 
+use super::content::ContentPolicy;
 use super::state::SpanState;
 use crate::model::attr::{AttrStr, AttrValue, Attributes, Key};
 use crate::model::semconv::{
@@ -15,17 +17,19 @@ use crate::model::semconv::{
 use crate::model::vocab::{SpanCategory, SpanKind, SpanStatus};
 
 /// Sorts a span's fields into the record: the `otel.*` conventions set name, kind and
-/// status; everything else becomes an attribute.
+/// status; content goes through the policy, or nowhere; everything else becomes an
+/// attribute.
 pub struct SpanVisitor<'a> {
     pub state: &'a mut SpanState,
-    pub capture_content: bool,
+    /// `Some` when content capture is on.
+    pub content: Option<&'a ContentPolicy>,
 }
 
 impl SpanVisitor<'_> {
     // Inlined into each `record_*`: the value is then built where it is stored, instead
     // of being passed through memory (a store-to-load forwarding stall per field).
     #[inline(always)]
-    fn put(&mut self, field: &Field, value: AttrValue) {
+    fn put(&mut self, field: &Field, mut value: AttrValue) {
         let name = field.name();
         // Most names are neither `otel.*` nor content: one byte tells, before any compare.
         if name.as_bytes().first() == Some(&b'o') {
@@ -46,8 +50,11 @@ impl SpanVisitor<'_> {
                 _ => {}
             }
         }
-        if !self.capture_content && CONTENT_FIELDS.contains(&name) {
-            return;
+        if CONTENT_FIELDS.contains(&name) {
+            match self.content {
+                None => return,
+                Some(policy) => value = policy.prepare(name, value, &mut self.state.attributes),
+            }
         }
         if name == OPERATION_NAME {
             if let AttrValue::Str(op) = &value {

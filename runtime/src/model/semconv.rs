@@ -53,6 +53,11 @@ pub const CONTENT_FIELDS: [&str; 6] = [
     RETRIEVAL_DOCUMENTS,
 ];
 
+/// `true` on a span when at least one of its content attributes ([`CONTENT_FIELDS`]) was
+/// cut to `TELEMETRY_CAPTURE_MAX_BYTES` (the cut value carries a `…[truncated N bytes]`
+/// or `…[truncated N elements]` marker); absent otherwise.
+pub const CONTENT_TRUNCATED: &str = "llm_telemetry.content.truncated";
+
 /// `otel.name`: the span's display name (`chat llama3.2:3b`).
 pub const OTEL_NAME: &str = "otel.name";
 /// `otel.kind`: `client`, `internal`, ...
