@@ -26,7 +26,11 @@
 //!   `#[instrument_inference]` function, under the layers of (f) and (g): the span lasts
 //!   until the last chunk, each chunk is timed and read for usage. The summary gives the
 //!   streaming wrapper's added cost per chunk: `((j - i) - (f - a)) / 32`, the stream's
-//!   overhead beyond that of one instrumented call, per chunk (and the same for k and g).
+//!   overhead beyond that of one instrumented call, per chunk (and the same for k and g);
+//! * `l_inference_sqlite_sampled_out` — (g) with `OTEL_TRACES_SAMPLER=always_off`: no span
+//!   is stored, the metric points still are (one item to the SQLite sink's metrics);
+//! * `m_tool_sqlite_sampled_out`, `n_tool_sqlite` — an `#[instrument_tool]` call with the
+//!   SQLite sink, its trace sampled out (nothing is sent) and sampled (stored).
 //!
 //! Each case is measured twice: `<case>` in wall-clock time per call (criterion's default)
 //! and `<case>_cpu` in CPU time of the calling thread per call (`CLOCK_THREAD_CPUTIME_ID`):
@@ -49,7 +53,9 @@ use std::time::Duration;
 use futures_util::stream::{self, Stream, StreamExt};
 
 use criterion::Criterion;
-use llm_telemetry::{instrument_inference, SinkKind, TelemetryConfig, TokenUsage, Usage};
+use llm_telemetry::{
+    instrument_inference, instrument_tool, Sampler, SinkKind, TelemetryConfig, TokenUsage, Usage,
+};
 use opentelemetry::trace::TracerProvider as _;
 use tracing_subscriber::prelude::*;
 
@@ -189,6 +195,30 @@ fn inference_h(prompt: &str) -> Reply {
     }
 }
 
+#[instrument_inference(model = "bench-model", provider = "bench")]
+#[inline(never)]
+fn inference_l(prompt: &str) -> Reply {
+    Reply {
+        text_len: black_box(prompt.len() as u64),
+    }
+}
+
+#[instrument_tool(tool = "bench_tool")]
+#[inline(never)]
+fn tool_m(prompt: &str) -> Reply {
+    Reply {
+        text_len: black_box(prompt.len() as u64),
+    }
+}
+
+#[instrument_tool(tool = "bench_tool")]
+#[inline(never)]
+fn tool_n(prompt: &str) -> Reply {
+    Reply {
+        text_len: black_box(prompt.len() as u64),
+    }
+}
+
 struct NoopLayer;
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {}
 
@@ -282,35 +312,61 @@ fn overhead(c: &mut Criterion, sink_report: &mut Vec<String>) {
     type Case = (
         &'static str,
         Vec<SinkKind>,
+        Sampler,
         fn(&str) -> Reply,
         Option<(&'static str, fn(&str) -> Reply)>,
     );
-    let cases: [Case; 3] = [
+    let cases: [Case; 6] = [
         (
             "f_inference_no_sinks",
             vec![],
+            Sampler::AlwaysOn,
             inference_f,
             Some(("j_stream_no_sinks", stream_j)),
         ),
         (
             "g_inference_sqlite",
             vec![SinkKind::Sqlite],
+            Sampler::AlwaysOn,
             inference_g,
             Some(("k_stream_sqlite", stream_k)),
         ),
         (
             "h_inference_sqlite_otlp",
             vec![SinkKind::Sqlite, SinkKind::OtelTrace, SinkKind::OtelMetric],
+            Sampler::AlwaysOn,
             inference_h,
             None,
         ),
+        (
+            "l_inference_sqlite_sampled_out",
+            vec![SinkKind::Sqlite],
+            Sampler::AlwaysOff,
+            inference_l,
+            None,
+        ),
+        (
+            "m_tool_sqlite_sampled_out",
+            vec![SinkKind::Sqlite],
+            Sampler::AlwaysOff,
+            tool_m,
+            None,
+        ),
+        (
+            "n_tool_sqlite",
+            vec![SinkKind::Sqlite],
+            Sampler::AlwaysOn,
+            tool_n,
+            None,
+        ),
     ];
-    for (name, sinks, f, streamed) in cases {
+    for (name, sinks, sampler, f, streamed) in cases {
         let config = TelemetryConfig::builder()
             .sinks(sinks)
             .sqlite_db_path(dir.path().join(format!("{name}.db")))
             .otlp_endpoint("http://127.0.0.1:1")
             .service_name("overhead-bench")
+            .sampler(sampler)
             .build();
         let (layer, guard) = llm_telemetry::layer(&config).expect("telemetry layer");
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
@@ -383,6 +439,17 @@ fn summary(sink_report: &[String]) {
             "k_stream_sqlite",
             "the same from #[instrument_inference], sqlite",
         ),
+        (
+            "l",
+            "l_inference_sqlite_sampled_out",
+            "#[instrument_inference], sqlite, trace sampled out",
+        ),
+        (
+            "m",
+            "m_tool_sqlite_sampled_out",
+            "#[instrument_tool], sqlite, trace sampled out",
+        ),
+        ("n", "n_tool_sqlite", "#[instrument_tool], sqlite"),
     ];
     for (title, suffix) in [
         ("wall-clock time per call", ""),
@@ -449,6 +516,29 @@ fn summary(sink_report: &[String]) {
         for (label, stream, call) in [("j per chunk", "j", "f"), ("k per chunk", "k", "g")] {
             let v = per_chunk(stream, call).map_or("n/a".into(), |v| format!("{v:.2} ns"));
             println!("{label:<12} = {v:>12}   (({stream} - i) - ({call} - a)) / {CHUNKS}: the streaming wrapper's cost per chunk");
+        }
+        for (label, x, y, what) in [
+            (
+                "l / g",
+                "l",
+                "g",
+                "a sampled-out inference, against a stored one",
+            ),
+            (
+                "m / n",
+                "m",
+                "n",
+                "a sampled-out tool span, against a stored one",
+            ),
+            (
+                "m / c",
+                "m",
+                "c",
+                "a sampled-out tool span, against a registry + no-op layer",
+            ),
+        ] {
+            let v = ratio(x, y).map_or("n/a".into(), |v| format!("{v:.2}x"));
+            println!("{label:<12} = {v:>12}   {what}");
         }
     }
     println!();
