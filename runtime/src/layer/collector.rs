@@ -16,7 +16,7 @@ use super::clock::now;
 use super::content::ContentPolicy;
 use super::lookups::REMOTE_PARENT_TARGET;
 use super::state::SpanState;
-use super::visitors::{EventVisitor, SpanVisitor};
+use super::visitors::{CategoryVisitor, EventVisitor, SpanVisitor};
 use crate::event::wire::{self, EVENT_TARGET};
 use crate::model::attr::{attr, set_attr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
@@ -76,7 +76,7 @@ where
             category: SpanCategory::Other,
             status: SpanStatus::Unset,
             status_message: None,
-            attributes: Vec::with_capacity(metadata.fields().len().min(8)),
+            attributes: Vec::new(),
             events: Vec::new(),
             children_usage: Usage::default(),
             children_cost: CostTotals::default(),
@@ -121,6 +121,17 @@ where
                 self.sampler.samples_root(state.trace_id, None)
             }
         };
+        if !state.sampled {
+            // A sampled-out span is recorded only if it yields metrics (an inference, a
+            // guardrail): the rest keep their ids, for their children and propagation, and
+            // nothing else. The macros set `gen_ai.operation.name` when the span opens.
+            attrs.record(&mut CategoryVisitor(&mut state.category));
+            if !state.category.yields_metrics() {
+                span.extensions_mut().insert(state);
+                return;
+            }
+        }
+        state.attributes.reserve(metadata.fields().len().min(8));
         attrs.record(&mut SpanVisitor {
             content: self.content.as_ref().filter(|_| state.sampled),
             state: &mut state,
@@ -132,6 +143,9 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(state) = ext.get_mut::<SpanState>() {
+            if !state.sampled && !state.category.yields_metrics() {
+                return;
+            }
             values.record(&mut SpanVisitor {
                 content: self.content.as_ref().filter(|_| state.sampled),
                 state,

@@ -43,19 +43,11 @@ pub fn content_capture_enabled(span: &tracing::Span) -> bool {
 /// the span's trace is sampled out.
 pub fn content_capture_max_bytes(span: &tracing::Span) -> Option<usize> {
     span.with_subscriber(|(id, dispatch)| {
-        let max_bytes = dispatch
+        let capture = dispatch
             .downcast_ref::<ContentCapture>()
-            .filter(|c| c.enabled)
-            .map(|c| c.max_bytes)?;
-        let sampled = dispatch
-            .downcast_ref::<tracing_subscriber::Registry>()
-            .and_then(|registry| registry.span(id))
-            .map_or(true, |s| {
-                s.extensions()
-                    .get::<SpanState>()
-                    .map_or(true, |state| state.sampled)
-            });
-        sampled.then_some(max_bytes)
+            .filter(|c| c.enabled)?;
+        let sampled = state_of(dispatch, id, |state| state.sampled).unwrap_or(true);
+        sampled.then_some(capture.max_bytes)
     })
     .flatten()
 }
@@ -64,21 +56,12 @@ pub fn content_capture_max_bytes(span: &tracing::Span) -> Option<usize> {
 /// before it reaches the layer (a stream's chunks). Nothing when no llm-telemetry layer
 /// records the span.
 pub fn mark_content_truncated(span: &tracing::Span) {
-    span.with_subscriber(|(id, dispatch)| {
-        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
-            return;
-        };
-        let Some(span) = registry.span(id) else {
-            return;
-        };
-        let mut ext = span.extensions_mut();
-        if let Some(state) = ext.get_mut::<SpanState>() {
-            set_attr(
-                &mut state.attributes,
-                CONTENT_TRUNCATED,
-                AttrValue::Bool(true),
-            );
-        }
+    with_span_state(span, |state| {
+        set_attr(
+            &mut state.attributes,
+            CONTENT_TRUNCATED,
+            AttrValue::Bool(true),
+        );
     });
 }
 
@@ -128,19 +111,26 @@ pub fn span_context(span: &tracing::Span) -> Option<PropagatedContext> {
 /// `gen_ai.client.operation.time_per_output_chunk` point each. Dropped when no such layer
 /// serves the span (a foreign subscriber still gets the span's attributes).
 pub fn set_chunk_intervals(span: &tracing::Span, intervals: Vec<f32>) {
-    let mut intervals = Some(intervals);
-    span.with_subscriber(|(id, dispatch)| {
-        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
-            return;
-        };
-        let Some(span) = registry.span(id) else {
-            return;
-        };
-        let mut ext = span.extensions_mut();
-        if let Some(state) = ext.get_mut::<SpanState>() {
-            state.chunk_intervals = intervals.take().unwrap_or_default();
-        }
-    });
+    with_span_state(span, |state| state.chunk_intervals = intervals);
+}
+
+/// Run `f` on the [`SpanState`] the llm-telemetry layer keeps for `span`; `None` when no
+/// such layer records it.
+fn with_span_state<R>(span: &tracing::Span, f: impl FnOnce(&mut SpanState) -> R) -> Option<R> {
+    span.with_subscriber(|(id, dispatch)| state_of(dispatch, id, f))
+        .flatten()
+}
+
+/// Run `f` on the [`SpanState`] of span `id` in `dispatch`'s registry, if it has one.
+fn state_of<R>(
+    dispatch: &tracing::Dispatch,
+    id: &tracing::span::Id,
+    f: impl FnOnce(&mut SpanState) -> R,
+) -> Option<R> {
+    let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+    let span = registry.span(id)?;
+    let mut ext = span.extensions_mut();
+    ext.get_mut::<SpanState>().map(f)
 }
 
 /// Found by downcasting the subscriber: the pipeline of the llm-telemetry layer, for metric

@@ -1,7 +1,8 @@
 //! The layer's field visitors: [`SpanVisitor`] sorts a span's fields into its state (the
 //! `otel.*` conventions set name, kind and status; content only when capture is on,
 //! redacted and bounded by the [`ContentPolicy`]; the rest become attributes),
-//! [`EventVisitor`] collects an event's message and fields.
+//! [`CategoryVisitor`] reads only the category of a sampled-out span, [`EventVisitor`]
+//! collects an event's message and fields.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -132,6 +133,20 @@ impl Visit for SpanVisitor<'_> {
             AttrValue::Str(AttrStr::format(format_args!("{value:?}"))),
         );
     }
+}
+
+/// Reads only `gen_ai.operation.name` into a category: all a sampled-out span needs to
+/// know whether it yields metrics (and so whether to record anything at all).
+pub struct CategoryVisitor<'a>(pub &'a mut SpanCategory);
+
+impl Visit for CategoryVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == OPERATION_NAME {
+            *self.0 = SpanCategory::from_operation(value);
+        }
+    }
+    // Every other kind of value: not the operation name, and nothing is formatted.
+    fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
 }
 
 /// Collects an event's message and fields.
