@@ -48,7 +48,7 @@ impl Ui<StdoutLock<'static>> {
     pub fn stdout(json: bool) -> Self {
         let out = io::stdout();
         Ui {
-            color: out.is_terminal() && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty()),
+            color: out.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             out: out.lock(),
             width: 80,
             json,

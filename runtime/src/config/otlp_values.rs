@@ -91,7 +91,7 @@ pub(crate) fn check_endpoint(variable: &'static str, value: &str) -> Result<Stri
         Some(_) => return Err(bad("the scheme must be http or https")),
         None => return Err(bad("not an absolute URL (no http:// or https://)")),
     }
-    if !uri.host().is_some_and(|h| !h.is_empty()) {
+    if uri.host().is_none_or(str::is_empty) {
         return Err(bad("the URL has no host"));
     }
     Ok(value.to_owned())

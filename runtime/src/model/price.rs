@@ -103,8 +103,8 @@ impl ModelPrice {
         let ok = |p: f64| p.is_finite() && p >= 0.0;
         ok(self.input)
             && ok(self.output)
-            && self.cached_input.map_or(true, ok)
-            && self.reasoning.map_or(true, ok)
+            && self.cached_input.is_none_or(ok)
+            && self.reasoning.is_none_or(ok)
     }
 }
 

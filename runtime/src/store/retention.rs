@@ -198,7 +198,7 @@ impl RetentionTask {
     }
 
     pub(crate) fn tick(&mut self, conn: &Connection) {
-        let due = self.resume || self.last_run.map_or(true, |t| t.elapsed() >= PRUNE_EVERY);
+        let due = self.resume || self.last_run.is_none_or(|t| t.elapsed() >= PRUNE_EVERY);
         if !due {
             return;
         }

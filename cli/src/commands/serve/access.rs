@@ -49,7 +49,7 @@ impl Access {
             return true;
         };
         let (name, port) = split_host(host);
-        let port_ok = port.map_or(true, |p| p == self.port);
+        let port_ok = port.is_none_or(|p| p == self.port);
         port_ok && hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
