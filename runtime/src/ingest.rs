@@ -1,10 +1,17 @@
 //! [`StoreIngest`]: telemetry that arrives from outside the process — llama-stack
-//! `log_event` calls received by `llm-trace serve` — written into a trace store.
+//! `log_event` calls and OTLP exports received by `llm-trace serve` — written into a trace
+//! store.
 //!
 //! It is the sqlite sink without the tracing layer: its own bounded queue and writer
 //! thread, so a caller never waits on SQLite, and a full queue is *refused*
 //! ([`IngestError::Busy`]) rather than dropped, so that a server can answer "retry later"
-//! instead of losing what it was sent. llama-stack's structured events become spans: a
+//! instead of losing what it was sent. A batch ([`StoreIngest::write_spans`],
+//! [`write_logs`](StoreIngest::write_logs), [`write_metrics`](StoreIngest::write_metrics))
+//! is taken whole or not at all, so that a sender told to retry sends no duplicates; spans
+//! written that way are read as ours whichever GenAI convention they follow
+//! ([`recognise_genai`]). The record types are re-exported here for those callers.
+//!
+//! llama-stack's structured events become spans: a
 //! `span_start` is held (in memory, bounded) until its `span_end` arrives, and the pair is
 //! stored as one span row, so the trace appears in `query_traces`, `get_trace` and
 //! `llm-trace show`. Every event is also stored as a span log, as llama-stack stored it.
@@ -16,12 +23,15 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::event::{Event, StructuredLogEvent};
-use crate::model::attr::{AttrStr, AttrValue, Attributes};
 use crate::model::ids::{SpanId, TraceId};
-use crate::model::log::{LogBody, LogRecord};
-use crate::model::span::SpanRecord;
-use crate::model::vocab::{SpanCategory, SpanKind};
 use crate::pipeline::{Pipeline, Telemetry};
+
+pub use crate::model::attr::{AttrStr, AttrValue, Attributes};
+pub use crate::model::conventions::recognise_genai;
+pub use crate::model::log::{LogBody, LogRecord};
+pub use crate::model::metric::MetricRecord;
+pub use crate::model::span::SpanRecord;
+pub use crate::model::vocab::{Instrument, SpanCategory, SpanKind};
 
 /// How many `span_start` events may wait for their `span_end` at once.
 const PENDING_SPANS: usize = 100_000;
@@ -41,6 +51,14 @@ pub enum IngestError {
     /// Too many spans have started and not ended.
     #[error("{PENDING_SPANS} spans have started without ending; end some before starting more")]
     TooManyOpenSpans,
+    /// The batch holds more items than the writer's queue: it can never be taken whole.
+    #[error("a batch of {items} items is larger than the writer's queue ({capacity}); send smaller batches")]
+    TooLarge {
+        /// Items in the batch.
+        items: usize,
+        /// The queue's capacity.
+        capacity: usize,
+    },
 }
 
 /// A span that has started and not ended yet.
@@ -74,6 +92,8 @@ pub struct StoreIngest {
     pipeline: Pipeline,
     service_name: Arc<str>,
     pending: Mutex<HashMap<(TraceId, SpanId), Pending>>,
+    /// Held around every send, so that a batch's room check stays true while it is sent.
+    sending: Mutex<()>,
 }
 
 impl StoreIngest {
@@ -87,16 +107,160 @@ impl StoreIngest {
     /// # Ok::<(), llm_telemetry::ConfigError>(())
     /// ```
     pub fn open(path: impl AsRef<Path>, service_name: &str) -> Result<StoreIngest, ConfigError> {
+        StoreIngest::open_with_queue(path, service_name, crate::config::DEFAULT_QUEUE_CAPACITY)
+    }
+
+    /// [`StoreIngest::open`] with a writer queue of `capacity` items (at least 1; the
+    /// default is `TELEMETRY_QUEUE_CAPACITY`'s, 131072): the most that waits for SQLite
+    /// before a batch is refused as [`IngestError::Busy`].
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let ingest = llm_telemetry::ingest::StoreIngest::open_with_queue(dir.path().join("t.db"), "svc", 4096)?;
+    /// # Ok::<(), llm_telemetry::ConfigError>(())
+    /// ```
+    pub fn open_with_queue(
+        path: impl AsRef<Path>,
+        service_name: &str,
+        capacity: usize,
+    ) -> Result<StoreIngest, ConfigError> {
         let config = TelemetryConfig::builder()
             .sinks([SinkKind::Sqlite])
             .sqlite_db_path(path.as_ref())
             .service_name(service_name)
+            .queue_capacity(capacity.max(1))
             .build();
         let sinks = crate::sinks::start(&config)?.sinks;
-        Ok(StoreIngest {
-            pipeline: Pipeline::new(sinks),
+        Ok(StoreIngest::with_pipeline(
+            Pipeline::new(sinks),
+            service_name,
+        ))
+    }
+
+    fn with_pipeline(pipeline: Pipeline, service_name: &str) -> StoreIngest {
+        StoreIngest {
+            pipeline,
             service_name: Arc::from(service_name),
             pending: Mutex::new(HashMap::new()),
+            sending: Mutex::new(()),
+        }
+    }
+
+    /// Store finished spans, all of them or none: [`IngestError::Busy`] when the queue has
+    /// no room for the whole batch now (send it again later), [`IngestError::TooLarge`]
+    /// when it never will. Each span's GenAI attributes are recognised
+    /// ([`recognise_genai`]) and, when its category is [`SpanCategory::Other`], it is
+    /// classified by them. Never blocks.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use llm_telemetry::ingest::{AttrValue, SpanCategory, SpanKind, SpanRecord, StoreIngest};
+    /// use llm_telemetry::SpanStatus;
+    ///
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let ingest = StoreIngest::open(dir.path().join("t.db"), "svc").unwrap();
+    /// let t0 = SystemTime::now();
+    /// let span = SpanRecord {
+    ///     trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".parse()?,
+    ///     span_id: "00f067aa0ba902b7".parse()?,
+    ///     parent_span_id: None,
+    ///     parent_is_remote: false,
+    ///     name: "chat gpt-4o".into(),
+    ///     kind: SpanKind::Client,
+    ///     category: SpanCategory::Other,
+    ///     start_time: t0,
+    ///     end_time: t0 + Duration::from_millis(800),
+    ///     status: SpanStatus::Ok,
+    ///     status_message: None,
+    ///     attributes: vec![("gen_ai.system".into(), AttrValue::from("openai"))],
+    ///     events: Vec::new(),
+    ///     chunk_intervals: Vec::new(),
+    ///     service_name: "python-agent".into(),
+    /// };
+    /// ingest.write_spans(vec![span]).unwrap();
+    /// assert!(ingest.flush(Duration::from_secs(5)));
+    /// # Ok::<(), llm_telemetry::InvalidId>(())
+    /// ```
+    pub fn write_spans(&self, spans: Vec<SpanRecord>) -> Result<(), IngestError> {
+        let items: Vec<Telemetry> = spans
+            .into_iter()
+            .map(|mut span| {
+                let category = recognise_genai(&mut span.attributes);
+                if span.category == SpanCategory::Other {
+                    span.category = category;
+                }
+                Telemetry::Span(Arc::new(span))
+            })
+            .collect();
+        self.send_all(&items)
+    }
+
+    /// Store logs (in a span when they name one, else free), all of them or none, as
+    /// [`StoreIngest::write_spans`] does.
+    ///
+    /// ```
+    /// use llm_telemetry::ingest::{LogBody, LogRecord, StoreIngest};
+    /// use llm_telemetry::Severity;
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let ingest = StoreIngest::open(dir.path().join("t.db"), "svc").unwrap();
+    /// let log = LogRecord {
+    ///     timestamp: std::time::SystemTime::now(),
+    ///     trace_id: None,
+    ///     span_id: None,
+    ///     body: LogBody::Unstructured { message: "index rebuilt".into(), severity: Severity::Info },
+    ///     attributes: Vec::new(),
+    /// };
+    /// ingest.write_logs(vec![log]).unwrap();
+    /// ```
+    pub fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), IngestError> {
+        let items: Vec<Telemetry> = logs
+            .into_iter()
+            .map(|log| Telemetry::Log(Arc::new(log)))
+            .collect();
+        self.send_all(&items)
+    }
+
+    /// Store metric measurements (counter increments, histogram sums with their count,
+    /// gauge levels) into the `metrics` table, all of them or none. The store sums them per
+    /// series and second, so a caller with cumulative totals sends their deltas.
+    ///
+    /// ```
+    /// use llm_telemetry::ingest::{Instrument, MetricRecord, StoreIngest};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let ingest = StoreIngest::open(dir.path().join("t.db"), "svc").unwrap();
+    /// let point = MetricRecord {
+    ///     name: "app.requests".into(),
+    ///     instrument: Instrument::Counter,
+    ///     unit: "{request}".into(),
+    ///     value: 3.0,
+    ///     attributes: Vec::new(),
+    ///     timestamp: std::time::SystemTime::now(),
+    ///     trace_id: None,
+    ///     span_id: None,
+    /// };
+    /// ingest.write_metrics(vec![point]).unwrap();
+    /// ```
+    pub fn write_metrics(&self, points: Vec<MetricRecord>) -> Result<(), IngestError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.send_all(&[Telemetry::Metrics(points.into())])
+    }
+
+    fn send_all(&self, items: &[Telemetry]) -> Result<(), IngestError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let _sending = self.sending.lock().unwrap_or_else(|p| p.into_inner());
+        self.pipeline.try_send_all(items).map_err(|capacity| {
+            if items.len() > capacity {
+                IngestError::TooLarge {
+                    items: items.len(),
+                    capacity,
+                }
+            } else {
+                IngestError::Busy
+            }
         })
     }
 
@@ -242,6 +406,7 @@ impl StoreIngest {
     }
 
     fn send(&self, item: Telemetry) -> Result<(), IngestError> {
+        let _sending = self.sending.lock().unwrap_or_else(|p| p.into_inner());
         if self.pipeline.try_send(&item) {
             Ok(())
         } else {
@@ -321,16 +486,15 @@ mod tests {
             capacity: 1,
             max_batch: 1,
         };
-        let ingest = StoreIngest {
-            pipeline: Pipeline::new(vec![SinkHandle::spawn(
+        let ingest = StoreIngest::with_pipeline(
+            Pipeline::new(vec![SinkHandle::spawn(
                 "gate",
                 Accepts::ALL,
                 options,
                 Gate { go, seen },
             )]),
-            service_name: Arc::from("svc"),
-            pending: Mutex::new(HashMap::new()),
-        };
+            "svc",
+        );
         let trace: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
         let span: SpanId = "00f067aa0ba902b7".parse().unwrap();
         let t0 = SystemTime::now();

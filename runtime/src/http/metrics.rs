@@ -74,7 +74,7 @@ impl InFlight {
             let point = |name: &String, instrument, unit, value, attributes| MetricRecord {
                 name: Cow::Owned(name.clone()),
                 instrument,
-                unit,
+                unit: Cow::Borrowed(unit),
                 value,
                 attributes,
                 timestamp: now,
@@ -108,7 +108,7 @@ fn gauge(port: &MetricsPort, api: &AttrStr, n: u64, exemplar: Exemplar) -> Metri
     MetricRecord {
         name: Cow::Owned(port.request_names.concurrent.clone()),
         instrument: Instrument::Gauge,
-        unit: REQUEST_UNIT,
+        unit: Cow::Borrowed(REQUEST_UNIT),
         value: n as f64,
         attributes: vec![(Cow::Borrowed(API), AttrValue::Str(api.clone()))],
         timestamp: SystemTime::now(),

@@ -36,7 +36,7 @@ impl InferenceMetrics {
         vec![MetricRecord {
             name: Cow::Borrowed(self.guardrail_violations),
             instrument: Instrument::Counter,
-            unit: VIOLATION_UNIT,
+            unit: Cow::Borrowed(VIOLATION_UNIT),
             value: 1.0,
             attributes,
             timestamp: span.end_time,

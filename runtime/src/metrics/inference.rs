@@ -101,7 +101,7 @@ impl InferenceMetrics {
             |name: Cow<'static, str>, instrument, unit, value: f64, attributes| MetricRecord {
                 name,
                 instrument,
-                unit,
+                unit: Cow::Borrowed(unit),
                 value,
                 attributes,
                 timestamp: at,
@@ -183,7 +183,7 @@ pub fn stream_points(span: &SpanRecord) -> impl Iterator<Item = MetricRecord> + 
     let point = move |name: &'static str, value: f64| MetricRecord {
         name: Cow::Borrowed(name),
         instrument: Instrument::Histogram,
-        unit: SECONDS_UNIT,
+        unit: Cow::Borrowed(SECONDS_UNIT),
         value,
         attributes: labels.clone(),
         timestamp: span.end_time,

@@ -57,7 +57,7 @@ fn a_stream_yields_its_time_to_first_chunk_and_one_point_per_interval() {
         ]
     );
     for p in &points {
-        assert_eq!((p.instrument, p.unit), (Instrument::Histogram, "s"));
+        assert_eq!((p.instrument, &*p.unit), (Instrument::Histogram, "s"));
         assert_eq!(
             (p.trace_id, p.span_id),
             (Some(span.trace_id), Some(span.span_id))
@@ -128,10 +128,10 @@ fn a_violated_guardrail_counts_once_by_shield_and_level() {
     let p = &points[0];
     assert_eq!(&*p.name, "ns.guardrail_violations");
     assert_eq!(
-        (p.instrument, p.unit, p.value),
+        (p.instrument, &*p.unit, p.value),
         (Instrument::Counter, VIOLATION_UNIT, 1.0)
     );
-    assert!(is_whole_count(p.unit));
+    assert!(is_whole_count(&p.unit));
     assert_eq!(
         p.attributes,
         attrs(&[
@@ -168,7 +168,7 @@ fn a_priced_inference_yields_a_cost_counter_with_the_token_counters_labels() {
     let cost: Vec<_> = points.iter().filter(|p| p.name == "ns.cost").collect();
     assert_eq!(cost.len(), 1);
     assert_eq!(
-        (cost[0].instrument, cost[0].unit, cost[0].value),
+        (cost[0].instrument, &*cost[0].unit, cost[0].value),
         (Instrument::Counter, "USD", 0.0125)
     );
     let tokens = points.iter().find(|p| p.name == "ns.tokens").unwrap();

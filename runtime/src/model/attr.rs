@@ -36,6 +36,12 @@ impl fmt::Display for AttrValue {
     }
 }
 
+impl From<&str> for AttrValue {
+    fn from(s: &str) -> Self {
+        AttrValue::Str(AttrStr::from(s))
+    }
+}
+
 impl AttrValue {
     /// The value as an unsigned integer, when it is a non-negative number.
     pub fn as_u64(&self) -> Option<u64> {

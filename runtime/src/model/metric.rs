@@ -15,8 +15,8 @@ pub struct MetricRecord {
     pub name: Cow<'static, str>,
     /// Counter, histogram or gauge.
     pub instrument: Instrument,
-    /// UCUM unit: `{token}` or `s`.
-    pub unit: &'static str,
+    /// UCUM unit: `{token}` or `s` (owned when it comes from outside, e.g. OTLP).
+    pub unit: Cow<'static, str>,
     /// The measurement.
     pub value: f64,
     /// Labels (`model_id`, `provider_id`, `gen_ai.*`).

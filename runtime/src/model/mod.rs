@@ -6,6 +6,7 @@
 pub mod attr;
 pub mod attr_str;
 pub mod content_bound;
+pub mod conventions;
 pub mod diag;
 pub mod embeddings;
 pub mod guardrail;

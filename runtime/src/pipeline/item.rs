@@ -17,9 +17,9 @@ use crate::model::vocab::SpanCategory;
 pub enum Telemetry {
     /// A finished span.
     Span(Arc<SpanRecord>),
-    /// Metric measurements on their own: the HTTP middleware's request metrics
-    /// (inferences send theirs with the span, as [`Telemetry::Inference`]).
-    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    /// Metric measurements on their own: the HTTP middleware's request metrics and those
+    /// received over OTLP (inferences send theirs with the span, as
+    /// [`Telemetry::Inference`]).
     Metrics(Arc<[MetricRecord]>),
     /// A log outside any recorded span.
     Log(Arc<LogRecord>),

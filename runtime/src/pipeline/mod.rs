@@ -52,6 +52,29 @@ impl Pipeline {
         self.sinks.iter().all(|sink| sink.try_offer(item))
     }
 
+    /// Hand all of `items` to every sink, or nothing: `Err(capacity)` when a sink's queue
+    /// has no room for all of them now (the smallest queue's capacity: a batch larger than
+    /// it never fits). All-or-nothing only while the caller is the one sender (it holds a
+    /// lock around its sends), since a queue's room can only grow meanwhile.
+    pub fn try_send_all(&self, items: &[Telemetry]) -> Result<(), usize> {
+        let (room, capacity) = self
+            .sinks
+            .iter()
+            .map(SinkHandle::room)
+            .fold((usize::MAX, usize::MAX), |(r, c), (r2, c2)| {
+                (r.min(r2), c.min(c2))
+            });
+        if room < items.len() {
+            return Err(capacity);
+        }
+        for item in items {
+            if !self.sinks.iter().all(|sink| sink.try_offer(item)) {
+                return Err(capacity);
+            }
+        }
+        Ok(())
+    }
+
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         self.sinks.iter().fold(true, |ok, s| {

@@ -113,6 +113,12 @@ impl SinkHandle {
         self.tx.is_full()
     }
 
+    /// How many more items the queue takes now, and how many it holds at most.
+    pub fn room(&self) -> (usize, usize) {
+        let capacity = self.tx.capacity().unwrap_or(usize::MAX);
+        (capacity.saturating_sub(self.tx.len()), capacity)
+    }
+
     /// Offer an item the sender can send again: never blocks; false when the queue is
     /// full or closed, and then the item is neither counted nor warned about.
     pub fn try_offer(&self, item: &Telemetry) -> bool {

@@ -169,7 +169,7 @@ impl PrometheusWriter {
             .iter()
             .map(|(k, v)| (sanitize(k), v.to_string()))
             .collect();
-        match self.family(&point.name, point.instrument, point.unit) {
+        match self.family(&point.name, point.instrument, &point.unit) {
             Fam::U64Counter(f) => {
                 if point.value >= 0.0 {
                     f.get_or_create(&labels).inc_by(point.value.round() as u64);

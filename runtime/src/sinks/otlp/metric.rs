@@ -109,26 +109,26 @@ fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
     let name = point.name.to_string();
     match point.instrument {
         // Token and request counts are whole numbers: an integer counter exports them as such.
-        Instrument::Counter if is_whole_count(point.unit) => Instr::U64Counter(
+        Instrument::Counter if is_whole_count(&point.unit) => Instr::U64Counter(
             meter
                 .u64_counter(name)
-                .with_unit(point.unit)
+                .with_unit(point.unit.clone())
                 .with_description(description(&point.name))
                 .build(),
         ),
         Instrument::Counter => Instr::F64Counter(
             meter
                 .f64_counter(name)
-                .with_unit(point.unit)
+                .with_unit(point.unit.clone())
                 .with_description(description(&point.name))
                 .build(),
         ),
         Instrument::Histogram => {
             let builder = meter
                 .f64_histogram(name)
-                .with_unit(point.unit)
+                .with_unit(point.unit.clone())
                 .with_description(description(&point.name));
-            let builder = match histogram_buckets(&point.name, point.unit) {
+            let builder = match histogram_buckets(&point.name, &point.unit) {
                 Some(b) => builder.with_boundaries(b.to_vec()),
                 None => builder,
             };
@@ -137,7 +137,7 @@ fn create_instrument(meter: &Meter, point: &MetricRecord) -> Instr {
         Instrument::Gauge => Instr::Gauge(
             meter
                 .f64_gauge(name)
-                .with_unit(point.unit)
+                .with_unit(point.unit.clone())
                 .with_description(description(&point.name))
                 .build(),
         ),
@@ -250,7 +250,7 @@ mod tests {
         let point = MetricRecord {
             name: Cow::Borrowed("llama_stack.tokens"),
             instrument: Instrument::Counter,
-            unit: "{token}",
+            unit: "{token}".into(),
             value: 7.0,
             attributes: Vec::new(),
             timestamp: SystemTime::now(),

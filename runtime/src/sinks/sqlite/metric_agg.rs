@@ -51,7 +51,7 @@ struct LastInference {
 struct MetricRow {
     name: std::borrow::Cow<'static, str>,
     instrument: Instrument,
-    unit: &'static str,
+    unit: std::borrow::Cow<'static, str>,
     // Where the labels' JSON starts in the row's key.
     labels_at: usize,
     key: Vec<u8>,
@@ -183,7 +183,7 @@ impl MetricSeriesAgg {
                 self.rows.push(MetricRow {
                     name: point.name.clone(),
                     instrument: point.instrument,
-                    unit: point.unit,
+                    unit: point.unit.clone(),
                     labels_at,
                     key: key.clone(),
                     sum: point.value,

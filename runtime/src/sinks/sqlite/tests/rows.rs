@@ -214,7 +214,7 @@ fn span_events_free_logs_and_metrics() {
         MetricRecord {
             name: Cow::Borrowed("gen_ai.client.operation.duration"),
             instrument: Instrument::Histogram,
-            unit: "s",
+            unit: "s".into(),
             value: 0.005,
             attributes: Vec::new(),
             timestamp: at(9.0),
