@@ -66,7 +66,7 @@ impl Drop for Server {
 
 fn serve(db: &std::path::Path) -> Server {
     let mut child = Command::new(llm_trace_binary())
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-otlp", "--db"])
         .arg(db)
         .stdout(Stdio::piped())
         .spawn()

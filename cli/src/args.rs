@@ -66,6 +66,20 @@ pub struct ServeArgs {
     /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store].
     #[arg(long, value_name = "DIR")]
     pub datasets_dir: Option<PathBuf>,
+    /// Receive OTLP/HTTP here: POST /v1/traces, /v1/metrics, /v1/logs, protobuf or JSON
+    /// (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:4318", value_name = "HOST:PORT")]
+    pub otlp_http_addr: String,
+    /// Receive OTLP/gRPC here: the trace, metrics and logs services (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:4317", value_name = "HOST:PORT")]
+    pub otlp_grpc_addr: String,
+    /// Do not receive OTLP (serve only the HTTP API).
+    #[arg(long)]
+    pub no_otlp: bool,
+    /// Items the store's writer holds for received telemetry (OTLP, log_event) before a
+    /// sender is told to retry later (429 / RESOURCE_EXHAUSTED).
+    #[arg(long, default_value_t = 131_072, value_name = "ITEMS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ingest_queue: u64,
 }
 
 #[derive(Args, Debug)]

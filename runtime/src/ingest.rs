@@ -233,6 +233,7 @@ impl StoreIngest {
     ///     instrument: Instrument::Counter,
     ///     unit: "{request}".into(),
     ///     value: 3.0,
+    ///     count: 1,
     ///     attributes: Vec::new(),
     ///     timestamp: std::time::SystemTime::now(),
     ///     trace_id: None,

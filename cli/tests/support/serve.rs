@@ -37,6 +37,11 @@ pub struct Server {
     pub base_url: String,
     stderr_path: PathBuf,
     pub stdout: Mutex<mpsc::Receiver<String>>,
+    /// `http://127.0.0.1:PORT` of the OTLP/HTTP receiver (on a free port unless the test
+    /// gave its own OTLP flags; `None` with `--no-otlp`).
+    pub otlp_http: Option<String>,
+    /// `http://127.0.0.1:PORT` of the OTLP/gRPC receiver.
+    pub otlp_grpc: Option<String>,
 }
 
 impl Server {
@@ -51,8 +56,19 @@ impl Server {
             )
             .arg(env!("CARGO_BIN_EXE_llm-trace"))
             .args(["serve", "--addr", "127.0.0.1:0", "--db"])
-            .arg(db)
-            .args(extra);
+            .arg(db);
+        let own_otlp = extra
+            .iter()
+            .any(|a| a.starts_with("--otlp-") || *a == "--no-otlp");
+        if !own_otlp {
+            cmd.args([
+                "--otlp-http-addr",
+                "127.0.0.1:0",
+                "--otlp-grpc-addr",
+                "127.0.0.1:0",
+            ]);
+        }
+        cmd.args(extra);
         clean_env(&mut cmd);
         cmd.env("NO_COLOR", "1")
             .stdin(Stdio::piped())
@@ -107,11 +123,30 @@ impl Server {
             .and_then(|p| p.parse().ok())
             .unwrap_or_else(|| panic!("ready line without 127.0.0.1:PORT: {line}"));
         assert_ne!(port, 0, "--addr 127.0.0.1:0 binds a real port: {line}");
+        // `llm-trace serve: receiving OTLP on http://H:P (HTTP) and http://H:P (gRPC)`
+        let (mut otlp_http, mut otlp_grpc) = (None, None);
+        if !extra.contains(&"--no-otlp") {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left.max(Duration::from_millis(1)))
+                .unwrap_or_else(|_| panic!("no OTLP line after the ready line"));
+            let rest = line
+                .strip_prefix("llm-trace serve: receiving OTLP on ")
+                .unwrap_or_else(|| panic!("the second line names the OTLP receiver: {line}"));
+            let (http, grpc) = rest
+                .strip_suffix(" (gRPC)")
+                .and_then(|r| r.split_once(" (HTTP) and "))
+                .unwrap_or_else(|| panic!("OTLP line not in the documented form: {line}"));
+            otlp_http = Some(http.to_owned());
+            otlp_grpc = Some(grpc.to_owned());
+        }
         Server {
             watchdog: Mutex::new(Some((child, stdin))),
             base_url: format!("http://127.0.0.1:{port}"),
             stderr_path,
             stdout: Mutex::new(rx),
+            otlp_http,
+            otlp_grpc,
         }
     }
 

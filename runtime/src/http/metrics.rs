@@ -74,6 +74,7 @@ impl InFlight {
             let point = |name: &String, instrument, unit, value, attributes| MetricRecord {
                 name: Cow::Owned(name.clone()),
                 instrument,
+                count: 1,
                 unit: Cow::Borrowed(unit),
                 value,
                 attributes,
@@ -108,6 +109,7 @@ fn gauge(port: &MetricsPort, api: &AttrStr, n: u64, exemplar: Exemplar) -> Metri
     MetricRecord {
         name: Cow::Owned(port.request_names.concurrent.clone()),
         instrument: Instrument::Gauge,
+        count: 1,
         unit: Cow::Borrowed(REQUEST_UNIT),
         value: n as f64,
         attributes: vec![(Cow::Borrowed(API), AttrValue::Str(api.clone()))],

@@ -36,6 +36,7 @@ impl InferenceMetrics {
         vec![MetricRecord {
             name: Cow::Borrowed(self.guardrail_violations),
             instrument: Instrument::Counter,
+            count: 1,
             unit: Cow::Borrowed(VIOLATION_UNIT),
             value: 1.0,
             attributes,

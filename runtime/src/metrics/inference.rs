@@ -101,6 +101,7 @@ impl InferenceMetrics {
             |name: Cow<'static, str>, instrument, unit, value: f64, attributes| MetricRecord {
                 name,
                 instrument,
+                count: 1,
                 unit: Cow::Borrowed(unit),
                 value,
                 attributes,
@@ -183,6 +184,7 @@ pub fn stream_points(span: &SpanRecord) -> impl Iterator<Item = MetricRecord> + 
     let point = move |name: &'static str, value: f64| MetricRecord {
         name: Cow::Borrowed(name),
         instrument: Instrument::Histogram,
+        count: 1,
         unit: Cow::Borrowed(SECONDS_UNIT),
         value,
         attributes: labels.clone(),

@@ -17,8 +17,11 @@ pub struct MetricRecord {
     pub instrument: Instrument,
     /// UCUM unit: `{token}` or `s` (owned when it comes from outside, e.g. OTLP).
     pub unit: Cow<'static, str>,
-    /// The measurement.
+    /// The measurement (the sum of `count` of them for an aggregate).
     pub value: f64,
+    /// How many measurements `value` sums: 1 for one `add` or `record`; an aggregate
+    /// received from outside (an OTLP histogram point) sums more. Gauges: 1.
+    pub count: u64,
     /// Labels (`model_id`, `provider_id`, `gen_ai.*`).
     pub attributes: Attributes,
     /// When it was measured.

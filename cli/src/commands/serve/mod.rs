@@ -1,13 +1,16 @@
-//! `llm-trace serve`: llama-stack's telemetry HTTP API over the trace store, on axum.
+//! `llm-trace serve`: llama-stack's telemetry HTTP API over the trace store, on axum, and
+//! an OTLP receiver that writes into it.
 //!
-//! One line on stdout says where it listens and which store it reads; Ctrl-C or SIGTERM
-//! stops it after the requests in flight have finished. It listens on loopback unless
-//! told otherwise, and then only with a token (or an explicit `--allow-unauthenticated`).
-//! The routes are in [`api`], the access rules in [`access`], the shared state in
-//! [`state`].
+//! The first line on stdout says where the API listens and which store it reads; the
+//! second, where OTLP is received (unless `--no-otlp`). Ctrl-C or SIGTERM stops all of it
+//! after the requests in flight have finished. It listens on loopback unless told
+//! otherwise, and then only with a token (or an explicit `--allow-unauthenticated`), which
+//! the OTLP endpoints require too. The routes are in [`api`], the receiver in [`otlp`],
+//! the access rules in [`access`], the shared state in [`state`].
 
 pub mod access;
 pub mod api;
+pub mod otlp;
 pub mod state;
 
 use std::io::Write;
@@ -39,13 +42,26 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
         }
         other => other,
     };
-    let addr = resolve(&args.addr)?;
-    if !addr.ip().is_loopback() && token.is_none() && !args.allow_unauthenticated {
-        return Err(Error::Serve(format!(
-            "refusing to serve {addr} without a token: anyone who can reach it could read the \
-             traces. Give --token TOKEN (or {TOKEN_VARIABLE}), or pass --allow-unauthenticated \
-             to serve it without one"
-        )));
+    let addr = resolve("--addr", &args.addr, "127.0.0.1:8321")?;
+    let otlp_addrs = if args.no_otlp {
+        None
+    } else {
+        Some((
+            resolve("--otlp-http-addr", &args.otlp_http_addr, "127.0.0.1:4318")?,
+            resolve("--otlp-grpc-addr", &args.otlp_grpc_addr, "127.0.0.1:4317")?,
+        ))
+    };
+    let exposed = std::iter::once(addr)
+        .chain(otlp_addrs.iter().flat_map(|(h, g)| [*h, *g]))
+        .find(|a| !a.ip().is_loopback());
+    if let Some(exposed) = exposed {
+        if token.is_none() && !args.allow_unauthenticated {
+            return Err(Error::Serve(format!(
+                "refusing to serve {exposed} without a token: anyone who can reach it could \
+                 read or write the traces. Give --token TOKEN (or {TOKEN_VARIABLE}), or pass \
+                 --allow-unauthenticated to serve it without one"
+            )));
+        }
     }
     let datasets_dir = args.datasets_dir.unwrap_or_else(|| {
         db.parent()
@@ -67,23 +83,80 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
         .thread_name("llm-trace-serve")
         .build()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| Error::Serve(format!("cannot listen on {addr}: {e}")))?;
+        let listener = bind("--addr", addr).await?;
+        let otlp_listeners = match otlp_addrs {
+            Some((http, grpc)) => Some((
+                bind("--otlp-http-addr", http).await?,
+                bind("--otlp-grpc-addr", grpc).await?,
+            )),
+            None => None,
+        };
         let bound = listener.local_addr()?;
-        let access = Arc::new(Access::new(bound, token, &args.allow_hosts));
-        let state = AppState::new(db.to_path_buf(), datasets_dir, telemetry);
+        let access = Arc::new(Access::new(bound, token.clone(), &args.allow_hosts));
+        let ingest_queue = usize::try_from(args.ingest_queue).unwrap_or(usize::MAX);
+        let state = AppState::new(db.to_path_buf(), datasets_dir, ingest_queue, telemetry);
+        let receiver = Arc::new(otlp::Receiver::new(state.clone()));
         let app = app(state, access);
         writeln!(
             ui.out,
             "llm-trace serve: listening on http://{bound} (store: {})",
             db.display()
         )?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            }
+        };
+        let mut otlp_servers = tokio::task::JoinSet::new();
+        if let Some((http, grpc)) = otlp_listeners {
+            let (http_bound, grpc_bound) = (http.local_addr()?, grpc.local_addr()?);
+            writeln!(
+                ui.out,
+                "llm-trace serve: receiving OTLP on http://{http_bound} (HTTP) and \
+                 http://{grpc_bound} (gRPC)"
+            )?;
+            let access = Arc::new(Access::new(http_bound, token.clone(), &args.allow_hosts));
+            let otlp_app = otlp::http::routes(receiver.clone())
+                .layer(axum::middleware::from_fn_with_state(access, access::check));
+            let stop = stopped();
+            otlp_servers.spawn(async move {
+                axum::serve(http, otlp_app)
+                    .with_graceful_shutdown(stop)
+                    .await
+                    .map_err(|e| Error::Serve(format!("the OTLP/HTTP receiver failed: {e}")))
+            });
+            let stop = stopped();
+            otlp_servers.spawn(async move {
+                otlp::grpc::serve(grpc, receiver, token, stop)
+                    .await
+                    .map_err(|e| Error::Serve(format!("the OTLP/gRPC receiver failed: {e}")))
+            });
+        }
         ui.out.flush()?;
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stopped())
             .await?;
+        while let Some(done) = otlp_servers.join_next().await {
+            done.map_err(|e| Error::Serve(format!("an OTLP receiver stopped: {e}")))??;
+        }
         Ok(())
+    })
+}
+
+async fn bind(flag: &str, addr: SocketAddr) -> Result<tokio::net::TcpListener, Error> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        let hint = if flag.starts_with("--otlp") {
+            " (another collector may hold it: give another address, or --no-otlp)"
+        } else {
+            ""
+        };
+        Error::Serve(format!("cannot listen on {addr} ({flag}): {e}{hint}"))
     })
 }
 
@@ -105,10 +178,10 @@ pub fn app(state: AppState, access: Arc<Access>) -> Router {
         )
 }
 
-fn resolve(addr: &str) -> Result<SocketAddr, Error> {
+fn resolve(flag: &str, addr: &str, example: &str) -> Result<SocketAddr, Error> {
     let bad = |why: String| {
         Error::Serve(format!(
-            "--addr {addr:?} is not an address to listen on ({why}); give HOST:PORT, e.g. 127.0.0.1:8321"
+            "{flag} {addr:?} is not an address to listen on ({why}); give HOST:PORT, e.g. {example}"
         ))
     };
     addr.to_socket_addrs()

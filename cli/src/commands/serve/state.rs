@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler shares — the store's readers, its writer for
-//! `log_event`, the datasets directory and the server's own telemetry — and [`AppState::read`], which runs a query on
-//! a blocking thread with a pooled read handle.
+//! `log_event` and the OTLP receiver, the datasets directory and the server's own
+//! telemetry — and [`AppState::read`], which runs a query on a blocking thread with a
+//! pooled read handle.
 //!
 //! A [`TraceStore`] holds a SQLite connection, which is not `Sync`: handles are pooled
 //! (opened on demand, at most [`MAX_IDLE`] kept) and each query has one to itself, so
@@ -30,15 +31,18 @@ struct Inner {
     datasets_dir: PathBuf,
     idle: Mutex<Vec<TraceStore>>,
     ingest: OnceLock<Result<StoreIngest, String>>,
+    ingest_queue: usize,
     telemetry: Option<Arc<TelemetryGuard>>,
 }
 
 impl AppState {
-    /// State over the store at `db`, writing data sets into `datasets_dir`; `telemetry`
-    /// is the server's own (its request metrics), if it measures itself.
+    /// State over the store at `db`, writing data sets into `datasets_dir`, received
+    /// telemetry through a writer queue of `ingest_queue` items; `telemetry` is the
+    /// server's own (its request metrics), if it measures itself.
     pub fn new(
         db: PathBuf,
         datasets_dir: PathBuf,
+        ingest_queue: usize,
         telemetry: Option<Arc<TelemetryGuard>>,
     ) -> AppState {
         AppState {
@@ -47,6 +51,7 @@ impl AppState {
                 datasets_dir,
                 idle: Mutex::new(Vec::new()),
                 ingest: OnceLock::new(),
+                ingest_queue: ingest_queue.max(1),
                 telemetry,
             }),
         }
@@ -90,7 +95,12 @@ impl AppState {
         self.inner
             .ingest
             .get_or_init(|| {
-                StoreIngest::open(&self.inner.db, "llm-trace-serve").map_err(|e| e.to_string())
+                StoreIngest::open_with_queue(
+                    &self.inner.db,
+                    "llm-trace-serve",
+                    self.inner.ingest_queue,
+                )
+                .map_err(|e| e.to_string())
             })
             .as_ref()
             .map_err(|e| ApiError::Store(format!("cannot write to the store: {e}")))

@@ -250,6 +250,7 @@ mod tests {
         let point = MetricRecord {
             name: Cow::Borrowed("llama_stack.tokens"),
             instrument: Instrument::Counter,
+            count: 1,
             unit: "{token}".into(),
             value: 7.0,
             attributes: Vec::new(),

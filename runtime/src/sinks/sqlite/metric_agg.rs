@@ -173,7 +173,7 @@ impl MetricSeriesAgg {
                     Instrument::Gauge => {}
                     _ => row.sum += point.value,
                 }
-                row.count += 1;
+                row.count += point.count;
                 row.latest = row.latest.max(point.timestamp);
                 Ok(i)
             }
@@ -187,7 +187,7 @@ impl MetricSeriesAgg {
                     labels_at,
                     key: key.clone(),
                     sum: point.value,
-                    count: 1,
+                    count: point.count,
                     latest: point.timestamp,
                     trace_id: point.trace_id,
                     span_id: point.span_id,

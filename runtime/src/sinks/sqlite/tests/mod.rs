@@ -181,6 +181,7 @@ fn point(name: &'static str, value: f64, model: &str, when: SystemTime) -> Metri
     MetricRecord {
         name: Cow::Borrowed(name),
         instrument: Instrument::Counter,
+        count: 1,
         unit: "{token}".into(),
         value,
         attributes: vec![(Cow::Borrowed("model_id"), AttrValue::Str(model.into()))],

@@ -214,6 +214,7 @@ fn span_events_free_logs_and_metrics() {
         MetricRecord {
             name: Cow::Borrowed("gen_ai.client.operation.duration"),
             instrument: Instrument::Histogram,
+            count: 1,
             unit: "s".into(),
             value: 0.005,
             attributes: Vec::new(),
