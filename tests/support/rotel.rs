@@ -43,7 +43,7 @@ impl Rotel {
         let mut last_error = String::new();
         for _ in 0..5 {
             let (http_port, grpc_port) = (free_port(), free_port());
-            match Rotel::spawn(&agent, http_port, grpc_port) {
+            match Rotel::spawn(&agent, http_port, grpc_port, &["--exporter", "blackhole"]) {
                 Ok(r) => return Some(r),
                 Err(e) => last_error = e,
             }
@@ -56,19 +56,46 @@ impl Rotel {
     pub fn start_on(http_port: u16, grpc_port: u16) -> Option<Rotel> {
         let agent = agent_path()?;
         Some(
-            Rotel::spawn(&agent, http_port, grpc_port)
+            Rotel::spawn(&agent, http_port, grpc_port, &["--exporter", "blackhole"])
                 .unwrap_or_else(|e| panic!("rotel did not start: {e}")),
         )
     }
 
-    fn spawn(agent: &Path, http_port: u16, grpc_port: u16) -> Result<Rotel, String> {
+    /// Start rotel forwarding what it receives over OTLP/gRPC to `endpoint`
+    /// (`http://HOST:PORT`), as a collector in front of a back-end.
+    pub fn start_forwarding_to(endpoint: &str) -> Option<Rotel> {
+        let agent = agent_path()?;
+        let exporter = [
+            "--exporter",
+            "otlp",
+            "--otlp-exporter-endpoint",
+            endpoint,
+            "--otlp-exporter-protocol",
+            "grpc",
+        ];
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            match Rotel::spawn(&agent, free_port(), free_port(), &exporter) {
+                Ok(r) => return Some(r),
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("rotel did not start: {last_error}");
+    }
+
+    fn spawn(
+        agent: &Path,
+        http_port: u16,
+        grpc_port: u16,
+        exporter: &[&str],
+    ) -> Result<Rotel, String> {
         let pid_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(agent);
         cmd.args(["start", "--otlp-http-endpoint"])
             .arg(format!("127.0.0.1:{http_port}"))
             .arg("--otlp-grpc-endpoint")
             .arg(format!("127.0.0.1:{grpc_port}"))
-            .args(["--exporter", "blackhole"])
+            .args(exporter)
             .args(["--debug-log", "traces", "--debug-log", "metrics"])
             .args(["--debug-log-verbosity", "detailed"])
             .arg("--pid-file")
@@ -225,18 +252,24 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-/// The `target/` directory of this workspace.
+/// The `target/` directory of this workspace (these helpers serve the root package's
+/// tests and, through `#[path]`, the cli package's).
 fn target_dir() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = manifest
+        .ancestors()
+        .find(|d| d.join("Cargo.lock").is_file())
+        .unwrap_or(manifest);
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| {
             if p.is_absolute() {
                 p
             } else {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+                workspace.join(p)
             }
         })
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .unwrap_or_else(|| workspace.join("target"))
 }
 
 /// The `rotel-agent` binary inside a venv, if it is there.

@@ -217,3 +217,96 @@ pub fn find_python() -> Result<PathBuf, String> {
         tried.join(", ")
     ))
 }
+
+/// The OpenTelemetry Python SDK the OTLP receiver's tests send with, and its OTLP/HTTP
+/// and OTLP/gRPC exporters, all at this version.
+pub const OTEL_SDK_VERSION: &str = "1.45.2";
+/// Its venv's directory name under the target directory.
+pub const OTEL_VENV_DIR: &str = "otel-sdk-venv";
+/// The file in a venv made by [`install_packages`] that lists what it holds.
+const REQUIREMENTS_FILE: &str = "llm-telemetry-requirements.txt";
+
+/// The requirements of [`otel_sdk_python`].
+pub fn otel_sdk_requirements() -> Vec<String> {
+    [
+        "opentelemetry-sdk",
+        "opentelemetry-exporter-otlp-proto-http",
+        "opentelemetry-exporter-otlp-proto-grpc",
+    ]
+    .map(|p| format!("{p}=={OTEL_SDK_VERSION}"))
+    .to_vec()
+}
+
+/// `<target>/otel-sdk-venv/bin/python`, with the OpenTelemetry SDK installed on first
+/// use (once per checkout; `.ci/run` pre-installs it). Panics, saying how to install it,
+/// when it cannot be installed.
+pub fn otel_sdk_python() -> PathBuf {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match PYTHON.get_or_init(|| install_packages(OTEL_VENV_DIR, &otel_sdk_requirements())) {
+        Ok(p) => p.clone(),
+        Err(e) => panic!(
+            "the OpenTelemetry Python SDK {OTEL_SDK_VERSION} (the real sender these tests use) \
+             could not be installed: {e}\nInstall it with `python3 -m venv target/{OTEL_VENV_DIR} && \
+             target/{OTEL_VENV_DIR}/bin/python -m pip install {}` and write that list, one per \
+             line, to target/{OTEL_VENV_DIR}/{REQUIREMENTS_FILE} (as .ci/run does)",
+            otel_sdk_requirements().join(" ")
+        ),
+    }
+}
+
+/// A venv at `<target>/<dir>` holding `requirements` (pip specifiers): reused when its
+/// requirements file lists exactly them, else made in a staging directory that is renamed
+/// into place, as [`venv`] does. Returns its `bin/python`.
+pub fn install_packages(dir: &str, requirements: &[String]) -> Result<PathBuf, String> {
+    let target = target_dir();
+    let venv = target.join(dir);
+    let wanted = requirements.join("\n");
+    let complete = |v: &Path| {
+        let python = v.join("bin").join("python");
+        let listed = std::fs::read_to_string(v.join(REQUIREMENTS_FILE)).unwrap_or_default();
+        (python.exists() && listed.trim() == wanted).then_some(python)
+    };
+    if let Some(python) = complete(&venv) {
+        return Ok(python);
+    }
+    let python = find_python()?;
+    let staging = target.join(format!("{dir}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&target)
+        .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
+    let started = std::time::Instant::now();
+    let result = (|| {
+        run(Command::new(&python).args(["-m", "venv"]).arg(&staging))?;
+        run(Command::new(staging.join("bin").join("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(requirements))?;
+        std::fs::write(staging.join(REQUIREMENTS_FILE), &wanted)
+            .map_err(|e| format!("cannot write the requirements file: {e}"))
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if complete(&venv).is_none() {
+        // An outdated or broken one (nothing uses it: it is not complete).
+        let _ = std::fs::remove_dir_all(&venv);
+    }
+    if std::fs::rename(&staging, &venv).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    eprintln!(
+        "installed {} into {} with {} in {:.1} s",
+        requirements.join(", "),
+        venv.display(),
+        python.display(),
+        started.elapsed().as_secs_f64()
+    );
+    complete(&venv)
+        .ok_or_else(|| format!("{} is incomplete; delete it to reinstall", venv.display()))
+}

@@ -238,7 +238,10 @@ where
         Ok(Ok(response)) => {
             let body = match format {
                 Format::Protobuf => response.encode_to_vec(),
-                Format::Json => serde_json::to_vec(&response).unwrap_or_default(),
+                Format::Json => serde_json::to_value(&response)
+                    .map(without_nulls)
+                    .and_then(|v| serde_json::to_vec(&v))
+                    .unwrap_or_default(),
             };
             (
                 StatusCode::OK,
@@ -254,6 +257,18 @@ where
             format!("the export was not stored: {e}"),
         )
         .into_response(format),
+    }
+}
+
+/// OTLP/JSON leaves unset fields out (`{}` is a full success), where serde writes `null`.
+fn without_nulls(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        other => other,
     }
 }
 
