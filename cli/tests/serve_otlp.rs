@@ -9,8 +9,9 @@ mod support {
     pub mod python_venv;
     pub mod serve;
 }
+// It includes `run_command.rs`, as `python_venv` does: two copies of one small helper.
 #[path = "../../tests/support/rotel.rs"]
-#[allow(dead_code)]
+#[allow(clippy::duplicate_mod)]
 mod rotel;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -705,9 +706,9 @@ fn rotel_forwards_to_the_receiver_and_our_own_sinks_export_into_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let read = |db: &Path| -> rusqlite::Result<
-        BTreeMap<String, (Option<String>, String, String, Option<i64>, Option<i64>)>,
-    > {
+    // "trace/span" -> (parent, name, status, input tokens, output tokens)
+    type Row = (Option<String>, String, String, Option<i64>, Option<i64>);
+    let read = |db: &Path| -> rusqlite::Result<BTreeMap<String, Row>> {
         let c = rusqlite::Connection::open(db)?;
         let mut stmt = c.prepare(
             "SELECT trace_id || '/' || span_id, parent_span_id, name, status, \

@@ -274,8 +274,7 @@ impl Series<'_> {
         &self,
         name: String,
         instrument: Instrument,
-        value: f64,
-        count: u64,
+        (value, count): (f64, u64),
         labels: Attributes,
         at: u64,
         exemplar: (
@@ -333,8 +332,7 @@ impl Series<'_> {
         out.records.push(self.record(
             self.name.to_owned(),
             instrument,
-            value,
-            1,
+            (value, 1),
             labels,
             p.time_unix_nano,
             exemplar,
@@ -383,8 +381,7 @@ impl Series<'_> {
                 let mut bucket = self.record(
                     format!("{}.bucket", self.name),
                     Instrument::Counter,
-                    at_most as f64,
-                    1,
+                    (at_most as f64, 1),
                     labels,
                     p.time_unix_nano,
                     exemplar,
@@ -397,8 +394,7 @@ impl Series<'_> {
         out.records.push(self.record(
             self.name.to_owned(),
             Instrument::Histogram,
-            point.value,
-            point.count,
+            (point.value, point.count),
             labels,
             p.time_unix_nano,
             exemplar,
