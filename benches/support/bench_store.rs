@@ -242,16 +242,16 @@ pub fn fill(path: &Path, total_spans: usize) -> Filled {
     }
 }
 
+/// The release `llm-trace`, built (or brought up to date: a stale binary would measure old
+/// code) by cargo first.
 pub fn llm_trace_binary() -> PathBuf {
     let dir = target_dir().join("release");
     let bin = dir.join(format!("llm-trace{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "llm-telemetry-cli"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "llm-telemetry-cli"])
+        .status()
+        .unwrap();
+    assert!(status.success());
     bin
 }

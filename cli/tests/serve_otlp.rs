@@ -564,6 +564,30 @@ fn json_gzip_and_bad_requests_from_a_plain_http_client() {
         post(&other, "application/json", None, b"{}".to_vec()).0,
         404
     );
+    // Over gRPC, bytes that are not an export are INVALID_ARGUMENT (grpcio, from the SDK's
+    // venv, sends them raw).
+    let grpc = server
+        .otlp_grpc
+        .as_deref()
+        .unwrap()
+        .trim_start_matches("http://");
+    let script = format!(
+        "import grpc\n\
+         call = grpc.insecure_channel('{grpc}').unary_unary(\n\
+             '/opentelemetry.proto.collector.trace.v1.TraceService/Export')\n\
+         try:\n    call(b'\\xff\\xff\\xff', timeout=10)\n    print('OK')\n\
+         except grpc.RpcError as e:\n    print(e.code().name, e.details())\n"
+    );
+    let out = Command::new(otel_sdk_python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.starts_with("INVALID_ARGUMENT"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!server.stderr().contains("panicked"), "{}", server.stderr());
     server.stop();
 }

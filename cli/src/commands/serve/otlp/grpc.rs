@@ -57,6 +57,9 @@ pub async fn serve(
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_BODY);
     tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(
+            decode_errors_are_invalid_arguments as fn(_) -> _,
+        ))
         .add_service(InterceptedService::new(traces, auth.clone()))
         .add_service(InterceptedService::new(metrics, auth.clone()))
         .add_service(InterceptedService::new(logs, auth))
@@ -65,6 +68,28 @@ pub async fn serve(
             shutdown,
         )
         .await
+}
+
+/// tonic answers a message that does not decode with `INTERNAL`; for OTLP it is the
+/// sender's error, `INVALID_ARGUMENT` (not retryable), with tonic's message.
+fn decode_errors_are_invalid_arguments(
+    mut response: axum::http::Response<tonic::body::Body>,
+) -> axum::http::Response<tonic::body::Body> {
+    let headers = response.headers_mut();
+    let internal = headers
+        .get("grpc-status")
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let decode = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|m| m.contains("decode") || m.contains("Decode"));
+    if internal && decode {
+        headers.insert(
+            "grpc-status",
+            axum::http::HeaderValue::from(Code::InvalidArgument as i32),
+        );
+    }
+    response
 }
 
 /// The token check: `authorization: Bearer TOKEN`, compared in constant time.
