@@ -4,7 +4,8 @@
 //! A busy writer is `RESOURCE_EXHAUSTED` and a store that cannot be written `UNAVAILABLE`,
 //! both with a `google.rpc.RetryInfo` (in `grpc-status-details-bin` and in the
 //! `google.rpc.retryinfo-bin` trailer the OpenTelemetry exporters read), so that senders
-//! retry rather than drop; an export larger than the writer's queue is `INVALID_ARGUMENT`.
+//! retry rather than drop; a message that does not decode, one over [`MAX_BODY`] and an
+//! export larger than the writer's queue are `INVALID_ARGUMENT`.
 //! With a token, a call without `authorization: Bearer TOKEN` is `UNAUTHENTICATED`.
 
 use std::future::Future;
@@ -70,20 +71,21 @@ pub async fn serve(
         .await
 }
 
-/// tonic answers a message that does not decode with `INTERNAL`; for OTLP it is the
-/// sender's error, `INVALID_ARGUMENT` (not retryable), with tonic's message.
+/// tonic answers a message that does not decode with `INTERNAL`, and one over the size
+/// limit with `OUT_OF_RANGE`, which the OpenTelemetry exporters retry; for OTLP both are the
+/// sender's error, `INVALID_ARGUMENT` (not retried), with tonic's message.
 fn decode_errors_are_invalid_arguments(
     mut response: axum::http::Response<tonic::body::Body>,
 ) -> axum::http::Response<tonic::body::Body> {
     let headers = response.headers_mut();
-    let internal = headers
-        .get("grpc-status")
-        .is_some_and(|v| v.as_bytes() == b"13");
-    let decode = headers
+    let status = headers.get("grpc-status").map(|v| v.as_bytes().to_vec());
+    let message = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|m| m.contains("decode") || m.contains("Decode"));
-    if internal && decode {
+        .unwrap_or("");
+    let decode = status.as_deref() == Some(b"13") && message.to_ascii_lowercase().contains("decod");
+    let too_large = status.as_deref() == Some(b"11") && message.contains("too%20large");
+    if decode || too_large {
         headers.insert(
             "grpc-status",
             axum::http::HeaderValue::from(Code::InvalidArgument as i32),
