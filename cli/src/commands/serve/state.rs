@@ -9,7 +9,7 @@
 //! not exist yet reads as empty, and is looked for again on the next request.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use llm_telemetry::ingest::StoreIngest;
 use llm_telemetry::store::{StoreError, TraceStore};
@@ -30,7 +30,8 @@ struct Inner {
     db: PathBuf,
     datasets_dir: PathBuf,
     idle: Mutex<Vec<TraceStore>>,
-    ingest: OnceLock<Result<StoreIngest, String>>,
+    /// Opened on first use; a failed open is tried again by the next request.
+    ingest: Mutex<Option<Arc<StoreIngest>>>,
     ingest_queue: usize,
     telemetry: Option<Arc<TelemetryGuard>>,
 }
@@ -50,7 +51,7 @@ impl AppState {
                 db,
                 datasets_dir,
                 idle: Mutex::new(Vec::new()),
-                ingest: OnceLock::new(),
+                ingest: Mutex::new(None),
                 ingest_queue: ingest_queue.max(1),
                 telemetry,
             }),
@@ -90,20 +91,21 @@ impl AppState {
         .map_err(|e| ApiError::Store(format!("the query failed: {e}")))?
     }
 
-    /// The writer of `log_event`, opened (creating the store) on first use.
-    pub fn ingest(&self) -> Result<&StoreIngest, ApiError> {
-        self.inner
-            .ingest
-            .get_or_init(|| {
-                StoreIngest::open_with_queue(
-                    &self.inner.db,
-                    "llm-trace-serve",
-                    self.inner.ingest_queue,
-                )
-                .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|e| ApiError::Store(format!("cannot write to the store: {e}")))
+    /// The writer of `log_event` and the OTLP receiver, opened (creating the store) on
+    /// first use; when that fails (a store locked or unreadable for now), the next call
+    /// tries again. Opening blocks: call it from a blocking thread until it has worked.
+    pub fn ingest(&self) -> Result<Arc<StoreIngest>, ApiError> {
+        let mut ingest = self.inner.ingest.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(open) = ingest.as_ref() {
+            return Ok(open.clone());
+        }
+        let opened = StoreIngest::open_with_queue(
+            &self.inner.db,
+            "llm-trace-serve",
+            self.inner.ingest_queue,
+        )
+        .map_err(|e| ApiError::Store(format!("cannot write to the store: {e}")))?;
+        Ok(ingest.insert(Arc::new(opened)).clone())
     }
 
     fn take(&self) -> Result<TraceStore, StoreError> {

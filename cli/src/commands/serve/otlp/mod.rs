@@ -99,7 +99,7 @@ impl Receiver {
         }
     }
 
-    fn ingest(&self) -> Result<&StoreIngest, Refused> {
+    fn ingest(&self) -> Result<std::sync::Arc<StoreIngest>, Refused> {
         self.state.ingest().map_err(|e| {
             Refused::Unavailable(match e {
                 super::api::error::ApiError::Store(why) => why,
