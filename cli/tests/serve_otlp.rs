@@ -619,7 +619,7 @@ fn the_token_protects_the_receiver_on_both_transports() {
 }
 
 #[test]
-fn a_full_writer_answers_429_and_the_retry_is_stored_exactly_once() {
+fn a_full_writer_answers_429_or_resource_exhausted_and_the_retry_is_stored_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = store(&dir);
     let server = Server::start(&db, &["--ingest-queue", "4"]);
@@ -695,6 +695,86 @@ fn a_full_writer_answers_429_and_the_retry_is_stored_exactly_once() {
         4 * accepted.len() as i64,
         "every accepted span once, the refused none twice"
     );
+
+    // The same over gRPC (grpcio sends the encoded exports): RESOURCE_EXHAUSTED with a
+    // RetryInfo trailer, which the OpenTelemetry exporters read, then the retry taken.
+    let grpc = server
+        .otlp_grpc
+        .as_deref()
+        .unwrap()
+        .trim_start_matches("http://");
+    let files: Vec<PathBuf> = (40..58u8)
+        .map(|seed| {
+            let path = dir.path().join(format!("export-{seed}.bin"));
+            std::fs::write(&path, export(seed, 4).encode_to_vec()).unwrap();
+            path
+        })
+        .collect();
+    let script = |paths: &[PathBuf], until: &str| {
+        let list: Vec<String> = paths
+            .iter()
+            .map(|p| format!("{:?}", p.display().to_string()))
+            .collect();
+        format!(
+            "import grpc, time\n\
+             call = grpc.insecure_channel('{grpc}').unary_unary(\n\
+                 '/opentelemetry.proto.collector.trace.v1.TraceService/Export')\n\
+             for path in [{}]:\n\
+             \x20   for attempt in range(200):\n\
+             \x20       try:\n\
+             \x20           call(open(path, 'rb').read(), timeout=10)\n\
+             \x20           print('OK', path)\n\
+             \x20           break\n\
+             \x20       except grpc.RpcError as e:\n\
+             \x20           trailers = dict(e.trailing_metadata() or ())\n\
+             \x20           print(e.code().name, path, 'google.rpc.retryinfo-bin' in trailers)\n\
+             \x20           if '{until}' == 'refused':\n\
+             \x20               raise SystemExit(0)\n\
+             \x20           time.sleep(0.1)\n",
+            list.join(", ")
+        )
+    };
+    let python = |code: String| {
+        let out = Command::new(otel_sdk_python())
+            .args(["-c", &code])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let said = python(script(&files, "refused"));
+    let last = said.lines().last().unwrap_or_default().to_owned();
+    let refused_path = last.split(' ').nth(1).map(|p| p.to_owned());
+    locker.execute_batch("COMMIT").unwrap();
+    assert!(
+        last.starts_with("RESOURCE_EXHAUSTED") && last.ends_with("True"),
+        "{said}"
+    );
+    let refused_path = PathBuf::from(refused_path.unwrap());
+    let sent_ok = said.lines().filter(|l| l.starts_with("OK")).count();
+    let retried = python(script(std::slice::from_ref(&refused_path), "taken"));
+    assert!(
+        retried.lines().last().unwrap_or_default().starts_with("OK"),
+        "{retried}"
+    );
+    let expected = total + 4 * (sent_ok as i64 + 1);
+    wait_for(
+        &db,
+        "the gRPC exports",
+        |c| c.query_row("SELECT COUNT(*) FROM spans", [], |r| r.get::<_, i64>(0)),
+        |n| *n >= expected,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let after: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM spans", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, expected, "each gRPC export once: {said}{retried}");
     server.stop();
 }
 

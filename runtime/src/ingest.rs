@@ -148,9 +148,9 @@ impl StoreIngest {
 
     /// Store finished spans, all of them or none: [`IngestError::Busy`] when the queue has
     /// no room for the whole batch now (send it again later), [`IngestError::TooLarge`]
-    /// when it never will. Each span's GenAI attributes are recognised
-    /// ([`recognise_genai`]) and, when its category is [`SpanCategory::Other`], it is
-    /// classified by them. Never blocks.
+    /// when it never will. A span of category [`SpanCategory::Other`] has its GenAI
+    /// attributes recognised ([`recognise_genai`]: older and OpenInference names gain the
+    /// current ones) and is classified by them; give a category to skip that. Never blocks.
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};
@@ -185,9 +185,8 @@ impl StoreIngest {
         let items: Vec<Telemetry> = spans
             .into_iter()
             .map(|mut span| {
-                let category = recognise_genai(&mut span.attributes);
                 if span.category == SpanCategory::Other {
-                    span.category = category;
+                    span.category = recognise_genai(&mut span.attributes);
                 }
                 Telemetry::Span(Arc::new(span))
             })
