@@ -17,7 +17,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{span, status::StatusCode, Span};
 
 use super::values::{
-    push_attributes, service_name, span_id, string_attr, time, trace_id, SCOPE_NAME, SCOPE_VERSION,
+    push_attributes, service_name, span_id, string_attr, take_attributes, time, trace_id,
+    SCOPE_NAME, SCOPE_VERSION,
 };
 use super::Converted;
 
@@ -64,7 +65,7 @@ pub fn convert(request: ExportTraceServiceRequest) -> Converted<SpanRecord> {
 }
 
 fn record(
-    span: Span,
+    mut span: Span,
     service: &std::sync::Arc<str>,
     scope_attrs: &Attributes,
     now: SystemTime,
@@ -93,7 +94,7 @@ fn record(
     };
     let mut attributes: Attributes =
         Vec::with_capacity(span.attributes.len() + scope_attrs.len() + 1);
-    push_attributes(&span.attributes, &mut attributes);
+    take_attributes(std::mem::take(&mut span.attributes), &mut attributes);
     attributes.extend(scope_attrs.iter().cloned());
     if !span.links.is_empty() {
         attributes.push((LINKS.into(), AttrValue::from(links(&span.links).as_str())));

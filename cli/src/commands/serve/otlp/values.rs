@@ -71,6 +71,25 @@ pub fn push_attributes(kvs: &[KeyValue], into: &mut Attributes) {
     }
 }
 
+/// [`push_attributes`] taking `kvs` by value: keys and strings are moved, not copied
+/// (the spans' attributes, the bulk of an export).
+pub fn take_attributes(kvs: Vec<KeyValue>, into: &mut Attributes) {
+    into.reserve(kvs.len());
+    for kv in kvs {
+        if kv.key.is_empty() {
+            continue;
+        }
+        let value = match kv.value.and_then(|v| v.value) {
+            Some(Value::StringValue(s)) => Some(AttrValue::Str(s.into())),
+            Some(other) => attr_value(&AnyValue { value: Some(other) }),
+            None => None,
+        };
+        if let Some(v) = value {
+            into.push((kv.key.into(), v));
+        }
+    }
+}
+
 /// A string attribute of `kvs`.
 pub fn string_attr<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a str> {
     kvs.iter()
