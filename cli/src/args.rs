@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store].
     #[arg(long, value_name = "DIR")]
     pub datasets_dir: Option<PathBuf>,
+    /// Do not serve the web viewer at / (only the JSON API).
+    #[arg(long)]
+    pub no_ui: bool,
 }
 
 #[derive(Args, Debug)]

@@ -1,4 +1,5 @@
-//! `llm-trace serve`: llama-stack's telemetry HTTP API over the trace store, on axum.
+//! `llm-trace serve`: llama-stack's telemetry HTTP API over the trace store, on axum, and
+//! the web viewer at `/` ([`ui`], unless `--no-ui`).
 //!
 //! One line on stdout says where it listens and which store it reads; Ctrl-C or SIGTERM
 //! stops it after the requests in flight have finished. It listens on loopback unless
@@ -9,6 +10,7 @@
 pub mod access;
 pub mod api;
 pub mod state;
+pub mod ui;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -73,7 +75,7 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
         let bound = listener.local_addr()?;
         let access = Arc::new(Access::new(bound, token, &args.allow_hosts));
         let state = AppState::new(db.to_path_buf(), datasets_dir, telemetry);
-        let app = app(state, access);
+        let app = app(state, access, !args.no_ui);
         writeln!(
             ui.out,
             "llm-trace serve: listening on http://{bound} (store: {})",
@@ -87,10 +89,17 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
     })
 }
 
-/// The whole application: the API behind the access check, every request measured (those
-/// refused included).
-pub fn app(state: AppState, access: Arc<Access>) -> Router {
-    api::routes()
+/// The whole application: the API (and, with `viewer`, the web viewer) behind the access
+/// check, every request measured (those refused included).
+pub fn app(state: AppState, access: Arc<Access>, viewer: bool) -> Router {
+    let routes = api::routes();
+    // The web viewer at `/` (`--no-ui`: none).
+    let routes = if viewer {
+        routes.merge(ui::routes())
+    } else {
+        routes
+    };
+    routes
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(access, access::check))
         .layer(
