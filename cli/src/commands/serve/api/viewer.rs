@@ -180,8 +180,8 @@ pub struct Session {
     #[serde(flatten)]
     #[schema(value_type = Object)]
     pub summary: SessionSummary,
-    /// Its traces, oldest first (at most 200).
-    pub turns: Vec<TraceRow>,
+    /// Its traces, oldest first (at most 200): its turns, each a trace.
+    pub trace_rows: Vec<TraceRow>,
 }
 
 /// Conversations, most recently active first.
@@ -406,7 +406,7 @@ pub async fn list_sessions(
                 })?;
                 sessions.push(Session {
                     summary,
-                    turns: rows(store, traces)?,
+                    trace_rows: rows(store, traces)?,
                 });
             }
             Ok(Sessions {
