@@ -133,9 +133,16 @@ fn cookie<'r>(request: &'r Request, name: &str) -> Option<std::borrow::Cow<'r, s
         .map(|(_, v)| percent_decode(v))
 }
 
-/// A token as a cookie value: percent-encoded but for letters and digits.
+/// What a token keeps as is in its cookie: letters, digits and `-._~`.
+const COOKIE_SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A token as a cookie value: percent-encoded but for [`COOKIE_SAFE`].
 fn cookie_value(token: &str) -> String {
-    percent_encoding::utf8_percent_encode(token, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(token, COOKIE_SAFE).to_string()
 }
 
 fn percent_decode(v: &str) -> std::borrow::Cow<'_, str> {
