@@ -143,7 +143,7 @@ fn add_big_trace(db: &Path, n: usize) {
             "batch",
             if category == "inference" {
                 json!({"gen_ai.operation.name": "chat", "gen_ai.request.model": "local-rules-1",
-                       "gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 2, "batch.index": i})
+                       "gen_ai.provider.name": "local", "gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 2, "batch.index": i})
             } else {
                 json!({"batch.index": i})
             },
@@ -567,7 +567,7 @@ async fn run_checks(c: Client, missing_url: String) {
     screenshot(&c, "sessions.png").await;
 
     // Stats: the charts are drawn, the tables filled.
-    c.goto(&format!("{base}/stats")).await.unwrap();
+    c.goto(&format!("{base}/stats?since=1h")).await.unwrap();
     wait_all(&c, ".uplot canvas", 3).await;
     let text = wait_text(&c, "main", |t| t.contains("Latency by span name")).await;
     assert!(

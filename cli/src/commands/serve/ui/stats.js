@@ -67,15 +67,15 @@ export async function render(main, params) {
       for (const m of tl.models) if ((m.model || "(none)") === name) ys[index.get(m.start)] += field(m) || 0;
       return ys;
     });
-    const opts = (yLabel, names, format = (v) => count(v)) => ({
+    const opts = (unit, names, format = (v) => count(v)) => ({
       width: width(), height: 220,
       scales: { x: { time: true, range: [xs[0], xs[xs.length - 1]] } },
-      axes: [{}, { label: yLabel, size: 84, values: (u, vals) => vals.map(format) }],
+      axes: [{}, { size: 84, values: (u, vals) => vals.map(format) }],
       series: [{}, ...names.map((n, i) => ({ label: n, stroke: COLOURS[i % COLOURS.length], width: 2, points: { show: true, size: 4 }, value: (u, v) => (v === null ? "–" : format(v)) }))],
     });
     if (models.length) {
       charts.push(new uPlot(opts("tokens", models), [xs, ...series((m) => m.input_tokens + m.output_tokens)], tokensChart));
-      charts.push(new uPlot(opts("USD", models, (v) => usd(v)), [xs, ...series((m) => m.cost)], costChart));
+      charts.push(new uPlot(opts("USD", models, (v) => (v ? `$${Number(v.toPrecision(2))}` : "$0")), [xs, ...series((m) => m.cost)], costChart));
     } else {
       fill(tokensChart, notice("empty", "No inference spans in this time range."));
       fill(costChart, notice("empty", "No inference spans in this time range."));
@@ -89,7 +89,7 @@ export async function render(main, params) {
     const errorY = tracesY.map((n, i) => (n ? (100 * failedY[i]) / n : null));
     const eo = opts("traces", ["traces"]);
     eo.scales.pct = { range: [0, 100] };
-    eo.axes.push({ scale: "pct", side: 1, label: "% failed", grid: { show: false }, size: 50, values: (u, vals) => vals.map((v) => `${v} %`) });
+    eo.axes.push({ scale: "pct", side: 1, grid: { show: false }, size: 64, values: (u, vals) => vals.map((v) => `${v} %`) });
     eo.series.push({ label: "% failed", scale: "pct", stroke: "#e45756", width: 2, points: { show: true, size: 4 }, spanGaps: true,
       value: (u, v) => (v === null ? "–" : `${v.toFixed(1)} %`) });
     charts.push(new uPlot(eo, [xs, tracesY, errorY], errorChart));
