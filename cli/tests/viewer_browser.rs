@@ -344,7 +344,7 @@ async fn run_checks(c: Client, missing_url: String) {
     let ids = wait_rows(&c, 1).await;
     assert_eq!(
         ids,
-        [failed_id.clone()],
+        std::slice::from_ref(&failed_id),
         "status = error leaves the failed trace"
     );
     assert!(c
