@@ -231,18 +231,22 @@ async fn wait_rows(c: &Client, n: usize) -> Vec<String> {
     }
 }
 
+/// The trace ids of the list's rows, read in one script (so never half of a re-render).
 async fn row_ids(c: &Client) -> Vec<String> {
-    let mut ids = Vec::new();
-    for row in c
-        .find_all(Locator::Css("table.traces tbody tr"))
+    let ids = c
+        .execute(
+            "return Array.from(document.querySelectorAll('table.traces tbody tr'), r => r.dataset.traceId)",
+            vec![],
+        )
         .await
+        .unwrap_or(Value::Null);
+    ids.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
-    {
-        if let Ok(Some(id)) = row.attr("data-trace-id").await {
-            ids.push(id);
-        }
-    }
-    ids
 }
 
 async fn screenshot(c: &Client, name: &str) {
@@ -271,6 +275,9 @@ fn the_viewer_in_a_real_browser() {
     }
     let f = fixture();
     let missing = Server::start(&f.dir.join("no-such-store.db"), &[]);
+    let empty_db = f.dir.join("empty.db");
+    fixture::empty_store(&empty_db);
+    let empty = Server::start(&empty_db, &[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -282,7 +289,11 @@ fn the_viewer_in_a_real_browser() {
         };
         let c = browser.client.clone();
         // Run the checks as a task, so that a failed check still closes the browser.
-        let checks = tokio::spawn(run_checks(c.clone(), missing.base_url.clone()));
+        let checks = tokio::spawn(run_checks(
+            c.clone(),
+            missing.base_url.clone(),
+            empty.base_url.clone(),
+        ));
         let outcome = checks.await;
         let console = browser.console().await;
         browser.close().await;
@@ -299,9 +310,10 @@ fn the_viewer_in_a_real_browser() {
         );
     });
     missing.stop();
+    empty.stop();
 }
 
-async fn run_checks(c: Client, missing_url: String) {
+async fn run_checks(c: Client, missing_url: String, empty_url: String) {
     let f = fixture();
     let base = &f.server.base_url;
     let traces = stored_traces(&f.db);
@@ -604,6 +616,14 @@ async fn run_checks(c: Client, missing_url: String) {
     wait_text(&c, ".notice", |t| t.contains("no trace store")).await;
     c.goto(&format!("{missing_url}/stats")).await.unwrap();
     wait_text(&c, ".notice", |t| t.contains("no trace store")).await;
+
+    // An empty store: a message per page.
+    c.goto(&format!("{empty_url}/")).await.unwrap();
+    wait_text(&c, ".notice", |t| t.contains("No traces yet")).await;
+    c.goto(&format!("{empty_url}/sessions")).await.unwrap();
+    wait_text(&c, ".notice", |t| t.contains("No conversations")).await;
+    c.goto(&format!("{empty_url}/stats")).await.unwrap();
+    wait_text(&c, ".notice", |t| t.contains("No traces")).await;
 }
 
 async fn wait_rows_exact(c: &Client, css: &str, n: usize) -> usize {
