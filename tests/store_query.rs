@@ -730,3 +730,105 @@ fn prune_works_through_many_chunks() {
         0
     );
 }
+
+/// The web viewer's queries: free text on the trace list, a page's costs and models, the
+/// values to filter by, activity over time and the slowest spans.
+#[test]
+fn the_viewers_queries() {
+    let f = Fixture::new();
+    let store = TraceStore::open(&f.path).unwrap();
+    let text = |t: &str, status: Option<TraceStatusFilter>| -> Vec<String> {
+        let q = TraceQuery {
+            text: Some(t.into()),
+            status,
+            ..TraceQuery::default()
+        };
+        ids(&store.list_traces(&q).unwrap())
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(text("weather api", None), [A], "a log message");
+    assert_eq!(text("REYKJAVIK", None), [A], "an attribute value, any case");
+    assert_eq!(text("rate limited", None), [B], "an error message");
+    assert_eq!(text("old-model", None), [C], "a span name");
+    assert_eq!(
+        text("rate limited", Some(TraceStatusFilter::Ok)),
+        Vec::<String>::new()
+    );
+    assert!(text("%", None).is_empty(), "LIKE wildcards are literal");
+    assert!(text("' OR 1=1 --", None).is_empty());
+
+    let mut costs = store
+        .trace_costs(&[A, B, C, "f000000000000000000000000000000f"])
+        .unwrap();
+    costs.sort_by(|a, b| a.trace_id.cmp(&b.trace_id));
+    let got: Vec<(&str, Vec<String>, u64)> = costs
+        .iter()
+        .map(|c| (c.trace_id.as_str(), c.models.clone(), c.inference_calls))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (A, vec!["llama3.2:3b".to_owned()], 1),
+            (B, vec!["gpt-4o".to_owned()], 1),
+            (C, vec!["old-model".to_owned()], 1)
+        ]
+    );
+    assert!(
+        costs.iter().all(|c| c.cost.is_none()),
+        "no prices in the fixture"
+    );
+    assert!(store.trace_costs(&[] as &[&str]).unwrap().is_empty());
+
+    let all = store.trace_facets(None).unwrap();
+    assert_eq!(all.services, ["svc-a", "svc-b"]);
+    assert_eq!(all.models, ["gpt-4o", "llama3.2:3b", "old-model"]);
+    let hour = store
+        .trace_facets(Some(SystemTime::now() - Duration::from_secs(3600)))
+        .unwrap();
+    assert_eq!(hour.services, ["svc-a"], "B is two hours old");
+
+    let since = SystemTime::now() - Duration::from_secs(3 * 3600);
+    let t = store.timeline(since, Duration::from_secs(3600)).unwrap();
+    assert_eq!(t.bucket_secs, 3600);
+    let recent = store
+        .list_traces(&TraceQuery {
+            since: Some(since),
+            ..TraceQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        t.traces.iter().map(|b| b.traces).sum::<u64>(),
+        recent.len() as u64
+    );
+    assert_eq!(t.traces.iter().map(|b| b.error_traces).sum::<u64>(), 1, "B");
+    let gpt: Vec<_> = t
+        .models
+        .iter()
+        .filter(|m| m.model.as_deref() == Some("gpt-4o"))
+        .collect();
+    assert_eq!(gpt.len(), 1);
+    assert_eq!(
+        (gpt[0].calls, gpt[0].input_tokens, gpt[0].output_tokens),
+        (1, 500, 50)
+    );
+    assert!(
+        t.traces.windows(2).all(|w| w[0].start < w[1].start),
+        "oldest first"
+    );
+
+    let slow = store.slowest_spans(None, 3).unwrap();
+    assert_eq!(slow.len(), 3);
+    assert!(slow
+        .windows(2)
+        .all(|w| w[0].duration_ms >= w[1].duration_ms));
+    let longest = f.count("SELECT CAST(MAX(duration_ms) AS INTEGER) FROM spans");
+    assert_eq!(slow[0].duration_ms as i64, longest);
+    let recent_slow = store
+        .slowest_spans(Some(SystemTime::now() - Duration::from_secs(3600)), 10)
+        .unwrap();
+    assert!(recent_slow
+        .iter()
+        .all(|s| s.trace_id != B && s.trace_id != C));
+}

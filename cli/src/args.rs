@@ -80,6 +80,9 @@ pub struct ServeArgs {
     /// sender is told to retry later (429 / RESOURCE_EXHAUSTED).
     #[arg(long, default_value_t = 131_072, value_name = "ITEMS", value_parser = clap::value_parser!(u64).range(1..))]
     pub ingest_queue: u64,
+    /// Do not serve the web viewer at / (only the JSON API).
+    #[arg(long)]
+    pub no_ui: bool,
 }
 
 #[derive(Args, Debug)]

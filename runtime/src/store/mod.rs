@@ -45,6 +45,7 @@ pub use types::{
     Span, SpanEvent, SpanWithChildren, StoreStats, TokenStats, Trace, TraceColumn, TraceOrder,
     TraceQuery, TraceStatusFilter,
 };
+pub use types::{ModelBucket, SlowSpan, Timeline, TimelineBucket, TraceCost, TraceFacets};
 
 use std::fmt;
 use std::path::{Path, PathBuf};

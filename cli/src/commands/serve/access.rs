@@ -2,12 +2,18 @@
 //! cannot reach a loopback server through DNS rebinding) and, with a token, its
 //! `Authorization: Bearer` header, compared in constant time. Both answer with the JSON
 //! errors of the API (421, 401) before any route runs.
+//!
+//! A browser cannot send a bearer header when a person opens a link, so the web viewer
+//! takes the token once in the URL (`/?token=TOKEN`): a right one is answered with a
+//! redirect to the same URL without it and a `llm_trace_token` cookie (`HttpOnly`, so
+//! scripts cannot read it; `SameSite=Strict`, so other sites' pages cannot send it), which
+//! every later request then carries. A wrong one is a 401 like a wrong header.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
@@ -67,7 +73,80 @@ impl Access {
             })
             .unwrap_or("");
         bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))
+            || cookie(request, TOKEN_COOKIE).is_some_and(|c| same(&c, token))
     }
+
+    /// For a request whose URL carries `token=`: the redirect that drops it and sets the
+    /// cookie (right token), or `Err` (wrong token). `None` without such a parameter or
+    /// when the server has no token.
+    fn token_in_url(&self, request: &Request) -> Option<Result<Response, ()>> {
+        let token = self.token.as_ref()?;
+        let query = request.uri().query()?;
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let given = pairs.iter().find(|(k, _)| k == "token")?.1.clone();
+        if !same(&given, token) {
+            return Some(Err(()));
+        }
+        let rest: Vec<&(String, String)> = pairs.iter().filter(|(k, _)| k != "token").collect();
+        let mut location = request.uri().path().to_owned();
+        if !rest.is_empty() {
+            location.push('?');
+            location.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(rest)
+                    .finish(),
+            );
+        }
+        let cookie = format!(
+            "{TOKEN_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+            cookie_value(token)
+        );
+        let mut response = StatusCode::SEE_OTHER.into_response();
+        let h = response.headers_mut();
+        h.insert(header::LOCATION, HeaderValue::from_str(&location).ok()?);
+        h.insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).ok()?);
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Some(Ok(response))
+    }
+}
+
+/// The cookie that carries the token after `?token=`.
+pub const TOKEN_COOKIE: &str = "llm_trace_token";
+
+/// Constant-time comparison of a given token with the server's.
+fn same(given: &str, token: &str) -> bool {
+    bool::from(given.trim().as_bytes().ct_eq(token.as_bytes()))
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers (percent-decoded).
+fn cookie<'r>(request: &'r Request, name: &str) -> Option<std::borrow::Cow<'r, str>> {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| percent_decode(v))
+}
+
+/// What a token keeps as is in its cookie: letters, digits and `-._~`.
+const COOKIE_SAFE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A token as a cookie value: percent-encoded but for [`COOKIE_SAFE`].
+fn cookie_value(token: &str) -> String {
+    percent_encoding::utf8_percent_encode(token, COOKIE_SAFE).to_string()
+}
+
+fn percent_decode(v: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(v).decode_utf8_lossy()
 }
 
 /// `name[:port]`, `[v6]`, `[v6]:port` → (name, port).
@@ -94,6 +173,11 @@ pub async fn check(State(access): State<Arc<Access>>, request: Request, next: Ne
         .unwrap_or_default();
     if !access.host_allowed(&host) {
         return ApiError::WrongHost(host).into_response();
+    }
+    match access.token_in_url(&request) {
+        Some(Ok(redirect)) => return redirect,
+        Some(Err(())) => return ApiError::Unauthorized.into_response(),
+        None => {}
     }
     if !access.token_ok(&request) {
         return ApiError::Unauthorized.into_response();

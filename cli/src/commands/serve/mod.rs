@@ -1,5 +1,6 @@
 //! `llm-trace serve`: llama-stack's telemetry HTTP API over the trace store, on axum, and
-//! an OTLP receiver that writes into it.
+//! an OTLP receiver that writes into it, and the web viewer at `/` ([`ui`], unless
+//! `--no-ui`).
 //!
 //! The first line on stdout says where the API listens and which store it reads; the
 //! second, where OTLP is received (unless `--no-otlp`). Ctrl-C or SIGTERM stops all of it
@@ -12,6 +13,7 @@ pub mod access;
 pub mod api;
 pub mod otlp;
 pub mod state;
+pub mod ui;
 
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -96,7 +98,7 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
         let ingest_queue = usize::try_from(args.ingest_queue).unwrap_or(usize::MAX);
         let state = AppState::new(db.to_path_buf(), datasets_dir, ingest_queue, telemetry);
         let receiver = Arc::new(otlp::Receiver::new(state.clone()));
-        let app = app(state, access);
+        let app = app(state, access, !args.no_ui);
         writeln!(
             ui.out,
             "llm-trace serve: listening on http://{bound} (store: {})",
@@ -160,10 +162,17 @@ async fn bind(flag: &str, addr: SocketAddr) -> Result<tokio::net::TcpListener, E
     })
 }
 
-/// The whole application: the API behind the access check, every request measured (those
-/// refused included).
-pub fn app(state: AppState, access: Arc<Access>) -> Router {
-    api::routes()
+/// The whole application: the API (and, with `viewer`, the web viewer) behind the access
+/// check, every request measured (those refused included).
+pub fn app(state: AppState, access: Arc<Access>, viewer: bool) -> Router {
+    let routes = api::routes();
+    // The web viewer at `/` (`--no-ui`: none).
+    let routes = if viewer {
+        routes.merge(ui::routes())
+    } else {
+        routes
+    };
+    routes
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(access, access::check))
         .layer(

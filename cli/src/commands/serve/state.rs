@@ -58,6 +58,11 @@ impl AppState {
         }
     }
 
+    /// The store's path.
+    pub fn db(&self) -> &Path {
+        &self.inner.db
+    }
+
     /// Where `save_spans_to_dataset` writes.
     pub fn datasets_dir(&self) -> &Path {
         &self.inner.datasets_dir

@@ -12,4 +12,5 @@ mod search;
 mod sessions;
 mod spans;
 mod stats;
+mod timeline;
 mod traces;

@@ -62,6 +62,16 @@ pub(super) fn sql_count(n: usize) -> SqlValue {
     SqlValue::Integer(n.min(i64::MAX as usize) as i64)
 }
 
+/// A `LIKE ... ESCAPE '\'` pattern that matches values containing `text` literally.
+pub(super) fn like_pattern(text: &str) -> String {
+    format!(
+        "%{}%",
+        text.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 /// A column read as text, whatever its SQLite type (`NULL` and blobs: empty).
 pub(super) fn sql_text(v: SqlValue) -> String {
     match v {

@@ -5,7 +5,7 @@ use rusqlite::types::Value as SqlValue;
 
 use super::super::types::SearchHit;
 use super::super::{StoreError, TraceStore};
-use super::rows::sql_count;
+use super::rows::{like_pattern, sql_count};
 
 impl TraceStore {
     /// Spans whose name, an attribute value or a log message contains `text` (ASCII
@@ -19,12 +19,7 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
-        let pattern = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let pattern = like_pattern(text);
         let sql = "SELECT * FROM ( \
               SELECT s.trace_id, s.span_id, s.name, 'name', s.name, s.start_time FROM spans s \
                WHERE s.name LIKE ?1 ESCAPE '\\' \

@@ -7,7 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use super::super::filter::{where_clause, AttributeFilter};
 use super::super::types::{Trace, TraceOrder, TraceQuery, TraceStatusFilter};
 use super::super::{StoreError, TraceStore};
-use super::rows::{sql_count, trace_from_row, TRACE_COLS};
+use super::rows::{like_pattern, sql_count, trace_from_row, TRACE_COLS};
 use crate::model::semconv::{CONVERSATION_ID, USER_ID};
 use crate::model::time::sqlite_timestamp;
 
@@ -97,6 +97,19 @@ impl TraceStore {
             let span_conds = where_clause(&group, "s", &mut params)?;
             conds.push(format!(
                 "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND {span_conds})"
+            ));
+        }
+        if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+            params.push(SqlValue::Text(like_pattern(text)));
+            let p = params.len();
+            conds.push(format!(
+                "(EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id \
+                   AND (s.name LIKE ?{p} ESCAPE '\\' OR s.status_message LIKE ?{p} ESCAPE '\\' \
+                        OR EXISTS (SELECT 1 FROM json_each(s.attributes) j \
+                                    WHERE j.type NOT IN ('object', 'array', 'null') \
+                                      AND CAST(j.value AS TEXT) LIKE ?{p} ESCAPE '\\'))) \
+                  OR EXISTS (SELECT 1 FROM span_logs e WHERE e.trace_id = t.trace_id \
+                   AND e.event_type = 'unstructured_log' AND e.message LIKE ?{p} ESCAPE '\\'))"
             ));
         }
         let conds = if conds.is_empty() {

@@ -7,10 +7,12 @@ mod metric;
 mod session;
 mod span;
 mod stats;
+mod timeline;
 mod trace;
 
 pub use metric::{MetricPoint, MetricSeries};
 pub use session::{SessionQuery, SessionSummary};
 pub use span::{ExportRow, SearchHit, Span, SpanEvent, SpanWithChildren};
 pub use stats::{LatencyStats, StoreStats, TokenStats};
+pub use timeline::{ModelBucket, SlowSpan, Timeline, TimelineBucket, TraceCost, TraceFacets};
 pub use trace::{Trace, TraceColumn, TraceOrder, TraceQuery, TraceStatusFilter};

@@ -239,6 +239,10 @@ pub struct TraceQuery {
     /// [`TraceQuery::session`] too, a trace matches when it has both, on one span or on
     /// two (a workflow span naming the user around a turn naming the conversation).
     pub user: Option<String>,
+    /// Only traces with a span whose name, error message or an attribute value, or a log
+    /// of whose spans, contains this text (ASCII case-insensitive), as
+    /// [`TraceStore::search`](super::super::TraceStore::search) matches it.
+    pub text: Option<String>,
     /// At most this many traces.
     pub limit: usize,
     /// Skip this many first.
@@ -259,6 +263,7 @@ impl Default for TraceQuery {
             status: None,
             session: None,
             user: None,
+            text: None,
             limit: 100,
             offset: 0,
             order: TraceOrder::Newest,

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod path;
 pub mod spans;
 pub mod traces;
+pub mod viewer;
 pub mod wire;
 
 use axum::routing::{get, post};
@@ -42,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(server_metrics))
+        // The web viewer's JSON routes (`/api/...`).
+        .merge(viewer::routes())
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
@@ -82,7 +85,10 @@ async fn server_metrics(
 
 /// This description.
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    // The web viewer's routes.
+    doc.merge(viewer::ViewerDoc::openapi());
+    Json(doc)
 }
 
 /// The OpenAPI 3 description of the server, from the handlers' annotations.
