@@ -180,6 +180,7 @@ impl SinkHandle {
             stored: self.counters.stored.load(Ordering::Relaxed),
             dropped: self.counters.dropped.load(Ordering::Relaxed),
             failed: self.counters.failed.load(Ordering::Relaxed),
+            pending: self.counters.pending.load(Ordering::Relaxed),
         }
     }
 }

@@ -7,6 +7,9 @@
 //! and never blocks the application's threads. Every thread that runs exporter code is
 //! marked so that the telemetry layer ignores what it traces.
 
+pub(crate) mod backlog;
+#[cfg(feature = "sqlite")]
+pub(crate) mod backlog_store;
 pub(crate) mod metric;
 pub(crate) mod trace;
 

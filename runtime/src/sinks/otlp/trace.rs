@@ -2,6 +2,12 @@
 //! trace id, span id and parent as its SQLite row. The SDK's `SpanData` is built from
 //! the record and handed to the OTLP `SpanExporter` directly: no SDK tracer, so no
 //! second set of ids.
+//!
+//! What the collector does not take for a reason the OTLP specification calls retryable
+//! (no connection, a timeout, HTTP 429/502/503/504, gRPC `UNAVAILABLE` and the like) waits
+//! in the [`Backlog`] and is sent, oldest first, when the collector answers again; what
+//! it refuses for good (any other status) is counted as failed and not sent again, and
+//! spans a `partial_success` names as rejected are not retried either.
 
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
@@ -13,15 +19,17 @@ use opentelemetry::trace::{
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
 
+use super::backlog::{Backlog, MemoryBacklog};
 use super::{build_exporter, describe, resource, ExportRuntime};
 use crate::config::otlp::{ExportTarget, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::InferenceMetrics;
 use crate::model::attr::{AttrValue, Attributes};
+use crate::model::diag::warn_stderr;
 use crate::model::log::{LogBody, LogRecord};
 use crate::model::span::SpanRecord;
 use crate::model::vocab::{SpanKind, SpanStatus};
-use crate::pipeline::{BatchWriter, Telemetry, WriteError};
+use crate::pipeline::{BatchWriter, Report, Telemetry, WriteError};
 
 /// The retry policy of an export while the collector is down: 2 retries, 50 then 100 ms
 /// apart.
@@ -75,16 +83,69 @@ impl<E> RetryUnlessDown<E> {
         }
     }
 
-    /// How the export just attempted went.
-    pub(crate) fn exported(&self, ok: bool) {
+    /// How the export just attempted went: whether the collector answered.
+    pub(crate) fn exported(&self, answered: bool) {
         self.next_attempt
-            .set((!ok).then(|| Instant::now() + RETRY_DOWN_AFTER));
+            .set((!answered).then(|| Instant::now() + RETRY_DOWN_AFTER));
     }
 
     /// Both exporters, for what applies to each (shutdown, resource).
     pub(crate) fn both(&mut self) -> [&mut E; 2] {
         [&mut self.with_retries, &mut self.probing]
     }
+}
+
+/// How long one write, tick or flush spends sending the backlog before it goes back to
+/// the queue (a flush, which the caller waits for, gets [`FLUSH_DRAIN`]).
+const DRAIN_BUDGET: Duration = Duration::from_millis(500);
+const FLUSH_DRAIN: Duration = Duration::from_secs(2);
+
+/// What became of one export request.
+#[derive(Debug)]
+enum Delivery {
+    /// The collector took it (a `partial_success` included: what it rejected is not retried).
+    Delivered,
+    /// Not sent, or refused in a way the OTLP specification says to retry.
+    Retry(String),
+    /// Refused for good (the collector answered with a non-retryable status).
+    Refused(String),
+}
+
+/// Whether an exporter error is one to retry. The SDK's exporter classifies responses
+/// the same way for its own retries but returns only text: `network error` (no answer),
+/// `status code: N` (HTTP), `gRPC code: Name` (gRPC); the unit tests below pin those texts
+/// against real failures.
+fn retryable(e: &opentelemetry_sdk::error::OTelSdkError) -> bool {
+    use opentelemetry_sdk::error::OTelSdkError;
+    let text = match e {
+        OTelSdkError::Timeout(_) => return true,
+        OTelSdkError::AlreadyShutdown => return false,
+        OTelSdkError::InternalFailure(text) => text,
+        #[allow(unreachable_patterns)]
+        _ => return true,
+    };
+    if text.contains("network error") {
+        return true;
+    }
+    if let Some((_, code)) = text.split_once("status code: ") {
+        let code: String = code.chars().take_while(char::is_ascii_digit).collect();
+        return matches!(code.as_str(), "429" | "502" | "503" | "504");
+    }
+    if let Some((_, code)) = text.split_once("gRPC code: ") {
+        let code: String = code.chars().take_while(char::is_ascii_alphabetic).collect();
+        return matches!(
+            code.as_str(),
+            "Unavailable"
+                | "ResourceExhausted"
+                | "Cancelled"
+                | "DeadlineExceeded"
+                | "Aborted"
+                | "OutOfRange"
+                | "DataLoss"
+        );
+    }
+    // Anything else never reached a collector (a transport error of the client): retry.
+    true
 }
 
 /// How long the worker rests after a batch it did not send because the collector is down.
@@ -103,6 +164,12 @@ pub(crate) struct TraceWriter {
     what: String,
     // An inference's token events are exported as events of its span.
     metrics: InferenceMetrics,
+    // What the collector has not taken yet, and the counts since the last report.
+    backlog: Backlog,
+    report: Report,
+    // The store to keep the backlog in (the sqlite sink's), opened on the worker.
+    #[cfg(feature = "sqlite")]
+    store: Option<(std::path::PathBuf, String)>,
 }
 
 impl TraceWriter {
@@ -119,6 +186,7 @@ impl TraceWriter {
         for e in exporter.both() {
             e.set_resource(&resource);
         }
+        let bound = config.otlp_backlog();
         Ok(TraceWriter {
             exporter,
             rt,
@@ -126,7 +194,114 @@ impl TraceWriter {
             what: describe(&target),
             target,
             metrics: InferenceMetrics::new(config.metric_namespace()),
+            backlog: if bound.is_off() {
+                Backlog::Off
+            } else {
+                Backlog::Memory(MemoryBacklog::new(bound))
+            },
+            report: Report::default(),
+            #[cfg(feature = "sqlite")]
+            store: None,
         })
+    }
+
+    /// Keep the backlog in the store at `path` (the sqlite sink's) rather than in memory.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn with_store(mut self, path: &std::path::Path, service: &str) -> Self {
+        if matches!(self.backlog, Backlog::Memory(_)) {
+            self.store = Some((path.to_path_buf(), service.to_owned()));
+        }
+        self
+    }
+
+    /// Open the store backlog on first use (on the worker: the sqlite sink has created or
+    /// migrated the store by then); if it cannot be opened, the backlog stays in memory.
+    fn open_backlog(&mut self) {
+        #[cfg(feature = "sqlite")]
+        if let Some((path, service)) = self.store.take() {
+            let Backlog::Memory(ref memory) = self.backlog else {
+                return;
+            };
+            let bound = memory.bound();
+            match super::backlog_store::StoreBacklog::open(
+                &path,
+                &self.target.endpoint,
+                &service,
+                bound,
+                self.scope.clone(),
+            ) {
+                Ok(store) => self.backlog = Backlog::Store(store),
+                Err(e) => warn_stderr(&format!(
+                    "cannot keep the OTLP backlog in the store {}: {e}; it is kept in memory",
+                    path.display()
+                )),
+            }
+        }
+    }
+
+    /// The OTLP spans of `batch`.
+    fn convert(&self, batch: &[Telemetry]) -> Vec<SpanData> {
+        batch
+            .iter()
+            .filter_map(|item| {
+                item.span()
+                    .map(|span| span_data(span, &item.derived_events(&self.metrics), &self.scope))
+            })
+            .collect()
+    }
+
+    /// Export `spans` now, unless the collector is down and the next attempt is not due
+    /// (then `Err` with how long until it is).
+    fn send(&self, spans: Vec<SpanData>) -> Result<Delivery, Duration> {
+        let exporter = self.exporter.current()?;
+        // The exporter bounds each request by the timeout; this bounds everything else
+        // (a collector that accepts connections and never answers).
+        let limit = self.target.timeout + Duration::from_millis(500);
+        let Some(outcome) = self
+            .rt
+            .block_on(async move { tokio::time::timeout(limit, exporter.export(spans)).await })
+        else {
+            return Ok(Delivery::Refused("the exporter is shut down".into()));
+        };
+        let delivery = match outcome {
+            Ok(Ok(())) => Delivery::Delivered,
+            Ok(Err(e)) if retryable(&e) => Delivery::Retry(format!(
+                "cannot export {}: {e}. Is a collector running there?",
+                self.what
+            )),
+            Ok(Err(e)) => Delivery::Refused(format!("{} refused the spans: {e}", self.what)),
+            Err(_) => Delivery::Retry(format!(
+                "cannot export {}: no answer within {limit:?}",
+                self.what
+            )),
+        };
+        self.exporter
+            .exported(!matches!(delivery, Delivery::Retry(_)));
+        Ok(delivery)
+    }
+
+    /// Send the backlog, oldest first, for up to `budget`. False when the collector did
+    /// not take it (or is down and not due for an attempt).
+    fn drain(&mut self, budget: Duration) -> bool {
+        let start = Instant::now();
+        while !self.backlog.is_empty() && start.elapsed() < budget {
+            if self.exporter.current().is_err() {
+                return false;
+            }
+            let chunk = self.backlog.oldest(&mut self.report);
+            if chunk.is_empty() {
+                break;
+            }
+            match self.send(chunk) {
+                Ok(Delivery::Delivered) => self.backlog.sent(true, &mut self.report),
+                Ok(Delivery::Refused(e)) => {
+                    warn_stderr(&format!("{e}; they are not sent again"));
+                    self.backlog.sent(false, &mut self.report);
+                }
+                Ok(Delivery::Retry(_)) | Err(_) => return false,
+            }
+        }
+        true
     }
 }
 
@@ -148,51 +323,73 @@ fn span_exporter(
 
 impl BatchWriter for TraceWriter {
     fn write_batch(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
-        let exporter = match self.exporter.current() {
-            Ok(exporter) => exporter,
-            Err(wait) => {
-                std::thread::sleep(wait.min(SKIPPED_BATCH_PAUSE));
-                return Err(format!(
-                    "cannot export {}: it did not answer the last attempt; the next one is \
-                     in {} ms",
-                    self.what,
-                    wait.as_millis()
-                )
-                .into());
-            }
-        };
-        let spans: Vec<SpanData> = batch
-            .iter()
-            .filter_map(|item| {
-                item.span()
-                    .map(|span| span_data(span, &item.derived_events(&self.metrics), &self.scope))
-            })
-            .collect();
+        self.open_backlog();
+        let spans = self.convert(batch);
+        // Items that are not spans (none reach this sink) count as written.
+        self.report.stored += (batch.len() - spans.len()) as u64;
         if spans.is_empty() {
             return Ok(());
         }
-        // The exporter bounds each request by the timeout; this bounds everything else
-        // (a collector that accepts connections and never answers).
-        let limit = self.target.timeout + Duration::from_millis(500);
-        let outcome = self
-            .rt
-            .block_on(async move { tokio::time::timeout(limit, exporter.export(spans)).await })
-            .ok_or("the exporter is shut down")?;
-        self.exporter.exported(matches!(outcome, Ok(Ok(()))));
-        match outcome {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!(
-                "cannot export {}: {e}. Is a collector running there?",
-                self.what
-            )
-            .into()),
-            Err(_) => {
-                Err(format!("cannot export {}: no answer within {limit:?}", self.what).into())
+        let n = spans.len() as u64;
+        // What waits goes first; the batch follows once the collector has taken some.
+        let outcome = if self.drain(DRAIN_BUDGET) {
+            self.send(spans)
+        } else {
+            Err(self.exporter.current().err().unwrap_or_default())
+        };
+        let error = match outcome {
+            Ok(Delivery::Delivered) => {
+                self.report.stored += n;
+                return Ok(());
             }
+            Ok(Delivery::Refused(e)) => {
+                self.report.failed += n;
+                return Err(format!("{e}; they are not sent again").into());
+            }
+            Ok(Delivery::Retry(e)) => e,
+            Err(wait) => {
+                std::thread::sleep(wait.min(SKIPPED_BATCH_PAUSE));
+                format!(
+                    "cannot export {}: it did not answer the last attempt; the next one is                      in {} ms",
+                    self.what,
+                    wait.as_millis()
+                )
+            }
+        };
+        let spans = self.convert(batch);
+        self.backlog.keep(spans, &mut self.report);
+        Err(match self.backlog {
+            Backlog::Off => format!("{error} (TELEMETRY_OTLP_BACKLOG=off: dropped)"),
+            _ => format!(
+                "{error}; the spans wait for it ({} waiting, bound TELEMETRY_OTLP_BACKLOG)",
+                self.backlog.len()
+            ),
         }
+        .into())
+    }
+
+    fn flush(&mut self) -> Result<(), WriteError> {
+        self.open_backlog();
+        self.drain(FLUSH_DRAIN);
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        self.open_backlog();
+        self.backlog.tick();
+        self.drain(DRAIN_BUDGET);
+    }
+
+    fn take_report(&mut self) -> Option<Report> {
+        let mut report = std::mem::take(&mut self.report);
+        report.pending = self.backlog.len();
+        Some(report)
     }
 
     fn shutdown(&mut self) {
+        if let Some(note) = self.backlog.close(&self.what, &mut self.report) {
+            eprintln!("llm-telemetry: {note}");
+        }
         for e in self.exporter.both() {
             let _ = e.shutdown_with_timeout(Duration::from_millis(500));
         }
