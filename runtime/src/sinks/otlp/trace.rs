@@ -519,6 +519,7 @@ mod tests {
     use super::*;
     use crate::model::ids::{SpanId, TraceId};
     use crate::model::vocab::{Severity, SpanCategory};
+    use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::SystemTime;
 
@@ -607,6 +608,116 @@ mod tests {
         assert!(writer.write_batch(&[span("d")]).is_err());
         assert_eq!(seen(), 7);
         writer.shutdown();
+    }
+
+    /// A collector on 127.0.0.1 that answers every OTLP/HTTP request with the status in
+    /// its cell (and an empty body); its port, the cell, and how many requests it had.
+    fn status_collector() -> (u16, Arc<AtomicU16>, Arc<AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let status = Arc::new(AtomicU16::new(200));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (st, rq) = (status.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (st, rq) = (st.clone(), rq.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut stream = stream;
+                    loop {
+                        let mut length = 0;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let l = line.to_ascii_lowercase();
+                            if let Some(v) = l.strip_prefix("content-length:") {
+                                length = v.trim().parse().unwrap_or(0);
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        rq.fetch_add(1, Ordering::SeqCst);
+                        let code = st.load(Ordering::SeqCst);
+                        let answer = format!(
+                            "HTTP/1.1 {code} X\r\ncontent-type: application/x-protobuf\r\n\
+                             content-length: 0\r\n\r\n"
+                        );
+                        if stream.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (port, status, requests)
+    }
+
+    #[test]
+    fn retryable_refusals_wait_and_are_sent_when_the_collector_takes_them() {
+        let (port, status, requests) = status_collector();
+        let mut writer = TraceWriter::new(&super::super::test_support::config_for(port)).unwrap();
+        status.store(503, Ordering::SeqCst);
+        let err = writer.write_batch(&[span("a"), span("b")]).unwrap_err();
+        assert!(err.to_string().contains("the spans wait for it"), "{err}");
+        let r = writer.take_report().unwrap();
+        assert_eq!((r.stored, r.failed, r.dropped, r.pending), (0, 0, 0, 2));
+        // The collector takes them again: the next attempt (a second later) sends the
+        // backlog, oldest first, then the new batch.
+        status.store(200, Ordering::SeqCst);
+        std::thread::sleep(RETRY_DOWN_AFTER);
+        writer.write_batch(&[span("c")]).unwrap();
+        let r = writer.take_report().unwrap();
+        assert_eq!((r.stored, r.failed, r.dropped, r.pending), (3, 0, 0, 0));
+        // A status the specification says not to retry fails the batch for good.
+        status.store(400, Ordering::SeqCst);
+        let before = requests.load(Ordering::SeqCst);
+        let err = writer.write_batch(&[span("d")]).unwrap_err();
+        assert!(err.to_string().contains("not sent again"), "{err}");
+        assert_eq!(requests.load(Ordering::SeqCst), before + 1, "not retried");
+        let r = writer.take_report().unwrap();
+        assert_eq!((r.stored, r.failed, r.dropped, r.pending), (0, 1, 0, 0));
+        // ...and the collector answered, so the next batch is sent at once.
+        status.store(200, Ordering::SeqCst);
+        writer.write_batch(&[span("e")]).unwrap();
+        assert_eq!(writer.take_report().unwrap().stored, 1);
+        writer.shutdown();
+    }
+
+    #[test]
+    fn what_the_sdk_says_is_classified_as_the_specification_says() {
+        use opentelemetry_sdk::error::OTelSdkError;
+        let failure = |t: &str| retryable(&OTelSdkError::InternalFailure(t.into()));
+        assert!(failure("HTTP export failed: network error"));
+        for code in [429, 502, 503, 504] {
+            assert!(failure(&format!(
+                "HTTP export failed with status code: {code}"
+            )));
+        }
+        for code in [400, 401, 403, 404, 413, 500] {
+            assert!(!failure(&format!(
+                "HTTP export failed with status code: {code}"
+            )));
+        }
+        let grpc = |c: &str| {
+            failure(&format!(
+                "TonicTracesClient export failed with gRPC code: {c}"
+            ))
+        };
+        assert!(grpc("Unavailable: transport error"));
+        assert!(grpc("DeadlineExceeded"));
+        assert!(!grpc("InvalidArgument"));
+        assert!(!grpc("Unauthenticated"));
+        assert!(retryable(&OTelSdkError::Timeout(Duration::from_secs(1))));
+        assert!(!retryable(&OTelSdkError::AlreadyShutdown));
     }
 
     #[test]
