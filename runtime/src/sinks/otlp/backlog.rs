@@ -16,8 +16,7 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::config::OtlpBacklog;
 use crate::pipeline::Report;
 
-/// Spans sent per request when the backlog drains.
-pub(crate) const CHUNK: usize = 512;
+use super::BACKLOG_CHUNK as CHUNK;
 
 /// Where the spans a collector did not take wait.
 pub(crate) enum Backlog {
@@ -27,7 +26,7 @@ pub(crate) enum Backlog {
     Memory(MemoryBacklog),
     /// Their ids, in the store.
     #[cfg(feature = "sqlite")]
-    Store(super::backlog_store::StoreBacklog),
+    Store(Box<super::backlog_store::StoreBacklog>),
 }
 
 impl Backlog {
@@ -194,7 +193,7 @@ mod tests {
         (0..n)
             .map(|i| {
                 let record = SpanRecord::test(&format!("s{i}"));
-                super::super::trace::span_data(&record, &[], &super::super::trace::scope())
+                super::super::convert::span_data(&record, &[], &super::super::convert::scope())
             })
             .collect()
     }

@@ -26,8 +26,8 @@ use opentelemetry_sdk::trace::SpanData;
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
 
-use super::backlog::CHUNK;
-use super::trace::span_data;
+use super::convert::span_data;
+use super::BACKLOG_CHUNK as CHUNK;
 use crate::config::OtlpBacklog;
 use crate::model::attr::{AttrValue, Attributes};
 use crate::model::diag::warn_stderr;
