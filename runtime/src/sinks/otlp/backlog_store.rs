@@ -508,3 +508,6 @@ fn event_from_row(
         attributes,
     })
 }
+
+#[cfg(test)]
+mod tests;
