@@ -75,7 +75,7 @@ fn owed_spans_are_read_back_as_they_were_exported() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let span = inference();
-    store_with(&path, &[span.clone()]);
+    store_with(&path, std::slice::from_ref(&span));
     let mut backlog = open(&path);
     let mut report = Report::default();
     backlog.keep(vec![live_form(&span)], &mut report);
@@ -175,7 +175,7 @@ fn spans_gone_from_the_store_or_past_the_bound_are_dropped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let kept = inference();
-    store_with(&path, &[kept.clone()]);
+    store_with(&path, std::slice::from_ref(&kept));
     let bound = OtlpBacklog {
         max_spans: 2,
         max_age: Some(Duration::from_secs(600)),
