@@ -1056,7 +1056,8 @@ fn assert_exactly_once(
 ) -> usize {
     let stored = stored_ids(db);
     assert!(!stored.is_empty(), "{what}: the store has spans");
-    let deadline = Instant::now() + WAIT;
+    let start = Instant::now();
+    let deadline = start + WAIT;
     let mut received = received_ids(db, &output());
     while received.len() < stored.len() && Instant::now() < deadline {
         if let Some(g) = guard {
@@ -1080,6 +1081,12 @@ fn assert_exactly_once(
         "{what}: spans received more than once: {twice:?}"
     );
     assert_eq!(received_set, stored, "{what}: the same ids on both sides");
+    // Shown, not asserted: timing is the benchmarks' business.
+    eprintln!(
+        "{what}: {} spans, each received once, the last {:?} after the check began",
+        stored.len(),
+        start.elapsed()
+    );
     stored.len()
 }
 

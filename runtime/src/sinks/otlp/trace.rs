@@ -19,7 +19,7 @@ use super::{build_exporter, describe, resource, ExportRuntime};
 use crate::config::otlp::{ExportTarget, Signal};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::metrics::InferenceMetrics;
-use crate::model::diag::warn_stderr;
+use crate::model::diag::{warn_stderr, RateLimitedWarning};
 use crate::pipeline::{BatchWriter, Report, Telemetry, WriteError};
 
 /// The retry policy of an export while the collector is down: 2 retries, 50 then 100 ms
@@ -158,6 +158,8 @@ pub(crate) struct TraceWriter {
     // What the collector has not taken yet, and the counts since the last report.
     backlog: Backlog,
     report: Report,
+    // Backlog chunks the collector refused for good (said at most every 30 s).
+    refused: RateLimitedWarning,
     // The store to keep the backlog in (the sqlite sink's), opened on the worker.
     #[cfg(feature = "sqlite")]
     store: Option<(std::path::PathBuf, String)>,
@@ -191,6 +193,7 @@ impl TraceWriter {
                 Backlog::Memory(MemoryBacklog::new(bound))
             },
             report: Report::default(),
+            refused: RateLimitedWarning::new(Duration::from_secs(30)),
             #[cfg(feature = "sqlite")]
             store: None,
         })
@@ -286,7 +289,9 @@ impl TraceWriter {
             match self.send(chunk) {
                 Ok(Delivery::Delivered) => self.backlog.sent(true, &mut self.report),
                 Ok(Delivery::Refused(e)) => {
-                    warn_stderr(&format!("{e}; they are not sent again"));
+                    self.refused.warn(|| {
+                        format!("{e}: spans that had waited for it; they are not sent again")
+                    });
                     self.backlog.sent(false, &mut self.report);
                 }
                 Ok(Delivery::Retry(_)) | Err(_) => return false,
