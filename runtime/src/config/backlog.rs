@@ -184,6 +184,36 @@ mod tests {
     }
 
     #[test]
+    fn config_files_and_the_environment_set_it() {
+        let c: crate::config::TelemetryConfig =
+            serde_json::from_str(r#"{ "otlp_backlog": "500,5m" }"#).unwrap();
+        assert_eq!(c.otlp_backlog().to_string(), "500,5m");
+        let e =
+            serde_json::from_str::<crate::config::TelemetryConfig>(r#"{ "otlp_backlog": "x" }"#)
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("otlp_backlog"), "{e}");
+        let c = crate::config::TelemetryConfig::from_lookup(|k| {
+            (k == "TELEMETRY_OTLP_BACKLOG").then(|| "off".to_owned())
+        })
+        .unwrap();
+        assert!(c.otlp_backlog().is_off());
+        let e = crate::config::TelemetryConfig::from_lookup(|k| {
+            (k == "TELEMETRY_OTLP_BACKLOG").then(|| "lots".to_owned())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("TELEMETRY_OTLP_BACKLOG=\"lots\" is invalid"),
+            "{e}"
+        );
+        assert_eq!(
+            crate::config::TelemetryConfig::default().otlp_backlog(),
+            OtlpBacklog::default()
+        );
+    }
+
+    #[test]
     fn bad_values_name_the_variable_the_value_and_the_forms() {
         for bad in ["", "ten", "10,", "10,20", "1h,2h", "-5", "10k"] {
             let e = parse(bad).unwrap_err();
