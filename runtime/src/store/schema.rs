@@ -215,7 +215,7 @@ pub(crate) const V4: &str = r#"
 CREATE TABLE otlp_backlog (
     seq       INTEGER PRIMARY KEY,        -- refusal order: oldest first
     endpoint  TEXT NOT NULL,              -- the traces endpoint the span is owed to
-    owner     INTEGER NOT NULL,           -- pid of the process that sends it
+    owner     INTEGER NOT NULL,           -- the exporter that sends it: pid * 2^20 + its number in the process
     inherited INTEGER NOT NULL DEFAULT 0, -- 1: adopted from a process that had exited
     trace_id  TEXT NOT NULL,
     span_id   TEXT NOT NULL,

@@ -6,11 +6,13 @@
 //!
 //! Why ids rather than a cursor: the sqlite sink writes on its own worker, in batches, and
 //! other processes may write the same file, so rows arrive out of order and interleaved;
-//! only the exporter knows which of them it failed to deliver. A row is keyed by this
-//! process (`owner`, its pid) and the traces endpoint, so processes never send each other's
-//! spans; the rows of a process that has exited are adopted by the next one exporting to
-//! the same endpoint for the same service (an atomic `UPDATE`, so two newcomers never both
-//! take them), which is how a restarted application catches up.
+//! only the exporter knows which of them it failed to deliver. A row is keyed by its
+//! exporter (`owner`: the pid, and the exporter's number within the process) and the
+//! traces endpoint, so processes (and two guards of one process) never send each other's
+//! spans; the rows of an exporter that is gone (its process has exited, or in this process
+//! its guard was dropped) are adopted by the next one exporting to the same endpoint for
+//! the same service (an atomic `UPDATE`, so two newcomers never both take them), which is
+//! how a restarted application catches up.
 //!
 //! Whatever no longer has a span row when its turn comes (retention deleted it, or the
 //! sqlite sink never stored it: its own queue was full) is dropped and counted, after a
@@ -77,12 +79,7 @@ impl StoreBacklog {
     ) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let owner = i64::from(std::process::id());
-        // Rows under this pid are an exited process's whose pid was reused: not ours.
-        conn.execute(
-            "UPDATE otlp_backlog SET inherited = 1 WHERE endpoint = ?1 AND owner = ?2",
-            params![endpoint, owner],
-        )?;
+        let owner = Owner::register();
         let mut backlog = StoreBacklog {
             conn,
             endpoint: endpoint.to_owned(),
@@ -112,7 +109,7 @@ impl StoreBacklog {
             .query_map(params![self.endpoint, self.owner], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         let mut adopted = 0;
-        for dead in owners.into_iter().filter(|pid| !process_alive(*pid)) {
+        for dead in owners.into_iter().filter(|o| !Owner::alive(*o)) {
             adopted += self.conn.execute(
                 "UPDATE otlp_backlog SET owner = ?1, inherited = 1
                  WHERE endpoint = ?2 AND owner = ?3
@@ -353,6 +350,49 @@ impl StoreBacklog {
             ));
         }
         (!notes.is_empty()).then(|| notes.join("; "))
+    }
+}
+
+impl Drop for StoreBacklog {
+    fn drop(&mut self) {
+        Owner::unregister(self.owner);
+    }
+}
+
+/// The `owner` of an exporter's rows: its pid times 2^20 plus its number in the process.
+struct Owner;
+
+/// The owners of this process's open backlogs, and the next number to give.
+static LIVE: std::sync::Mutex<Vec<i64>> = std::sync::Mutex::new(Vec::new());
+static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+impl Owner {
+    const SHIFT: u32 = 20;
+
+    fn register() -> i64 {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & ((1 << Self::SHIFT) - 1);
+        let owner = (i64::from(std::process::id()) << Self::SHIFT) | n;
+        LIVE.lock().unwrap_or_else(|e| e.into_inner()).push(owner);
+        owner
+    }
+
+    fn unregister(owner: i64) {
+        LIVE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|o| *o != owner);
+    }
+
+    /// Whether the exporter `owner` still runs: in this process, whether its backlog is
+    /// open; in another, whether that process runs.
+    fn alive(owner: i64) -> bool {
+        let pid = owner >> Self::SHIFT;
+        if pid == i64::from(std::process::id()) {
+            LIVE.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&owner)
+        } else {
+            process_alive(pid)
+        }
     }
 }
 

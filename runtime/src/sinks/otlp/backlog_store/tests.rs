@@ -119,9 +119,9 @@ fn rows_of_exited_processes_are_adopted_and_those_of_live_ones_left_alone() {
     let spans: Vec<_> = (0..3).map(|_| inference()).collect();
     store_with(&path, &spans);
     let mut exited = std::process::Command::new("true").spawn().unwrap();
-    let dead = i64::from(exited.id());
+    let dead = i64::from(exited.id()) << 20;
     exited.wait().unwrap();
-    let alive = i64::from(std::os::unix::process::parent_id());
+    let alive = i64::from(std::os::unix::process::parent_id()) << 20;
     {
         let conn = Connection::open(&path).unwrap();
         let now = unix_seconds(SystemTime::now());
@@ -144,8 +144,8 @@ fn rows_of_exited_processes_are_adopted_and_those_of_live_ones_left_alone() {
             .unwrap();
         }
     }
-    let me = i64::from(std::process::id());
     let mut backlog = open(&path);
+    let me = backlog.owner;
     assert_eq!(owed(&path), [(me, 1), (alive, 0), (dead, 0)]);
     assert!(!backlog.is_empty());
     assert_eq!(backlog.len(), 0, "adopted spans are not this process's own");
@@ -208,4 +208,31 @@ fn spans_gone_from_the_store_or_past_the_bound_are_dropped_and_counted() {
     backlog.keep(three, &mut report);
     assert_eq!((report.dropped, backlog.len()), (3, 2));
     assert_eq!(owed(&path).len(), 2);
+}
+
+#[test]
+fn two_exporters_of_one_process_keep_apart_until_one_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let span = inference();
+    store_with(&path, std::slice::from_ref(&span));
+    let mut report = Report::default();
+    let mut first = open(&path);
+    first.keep(vec![live_form(&span)], &mut report);
+    let mut second = open(&path);
+    assert!(
+        second.is_empty(),
+        "the first exporter still runs: its rows stay its own"
+    );
+    assert_eq!(second.oldest(&mut report).len(), 0);
+    drop(first);
+    let mut third = open(&path);
+    assert!(
+        !third.is_empty(),
+        "a guard that is gone leaves its rows to the next"
+    );
+    assert_eq!(third.oldest(&mut report).len(), 1);
+    third.sent(true, &mut report);
+    assert!(owed(&path).is_empty());
+    drop(second);
 }
