@@ -340,7 +340,8 @@ impl BatchWriter for TraceWriter {
             Err(wait) => {
                 std::thread::sleep(wait.min(SKIPPED_BATCH_PAUSE));
                 format!(
-                    "cannot export {}: it did not answer the last attempt; the next one is                      in {} ms",
+                    "cannot export {}: it did not answer the last attempt; the next one is \
+                     in {} ms",
                     self.what,
                     wait.as_millis()
                 )
