@@ -3,7 +3,8 @@
 //! ([`OtlpBacklog`]). What falls outside the bound is dropped and counted.
 //!
 //! Two homes, one interface ([`Backlog`]):
-//! - in memory (no `sqlite` sink): the converted spans themselves, lost with the process;
+//! - in memory (no `sqlite` sink): the queue items themselves (shared records, converted
+//!   to OTLP only when they are sent), lost with the process;
 //! - in the store (`sqlite` sink on, [`super::backlog_store`]): only their ids, in the
 //!   `otlp_backlog` table, since the store already holds every span; the rows survive the
 //!   process and the next one that exports to the same endpoint sends them.
@@ -12,6 +13,8 @@ use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry_sdk::trace::SpanData;
+
+use crate::pipeline::Telemetry;
 
 use crate::config::OtlpBacklog;
 use crate::pipeline::Report;
@@ -30,22 +33,30 @@ pub(crate) enum Backlog {
 }
 
 impl Backlog {
-    /// Keep `spans` (refused just now) behind what waits already; count what the bound drops.
-    pub(crate) fn keep(&mut self, spans: Vec<SpanData>, report: &mut Report) {
+    /// Keep the spans of `items` (refused just now) behind what waits already; count what
+    /// the bound drops.
+    pub(crate) fn keep(&mut self, items: &[Telemetry], report: &mut Report) {
         match self {
-            Backlog::Off => report.dropped += spans.len() as u64,
-            Backlog::Memory(m) => m.keep(spans, report),
+            Backlog::Off => {
+                report.dropped += items.iter().filter(|i| i.span().is_some()).count() as u64
+            }
+            Backlog::Memory(m) => m.keep(items, report),
             #[cfg(feature = "sqlite")]
-            Backlog::Store(s) => s.keep(spans, report),
+            Backlog::Store(s) => s.keep(items, report),
         }
     }
 
-    /// Up to [`CHUNK`] of the oldest waiting spans (they stay until [`Backlog::sent`]);
-    /// what is past the age bound, or gone from the store, is dropped and counted first.
-    pub(crate) fn oldest(&mut self, report: &mut Report) -> Vec<SpanData> {
+    /// Up to [`CHUNK`] of the oldest waiting spans in OTLP form (`convert` turns a queue
+    /// item into it); they stay until [`Backlog::sent`]. What is past the age bound, or
+    /// gone from the store, is dropped and counted first.
+    pub(crate) fn oldest(
+        &mut self,
+        convert: &dyn Fn(&Telemetry) -> Option<SpanData>,
+        report: &mut Report,
+    ) -> Vec<SpanData> {
         match self {
             Backlog::Off => Vec::new(),
-            Backlog::Memory(m) => m.oldest(report),
+            Backlog::Memory(m) => m.oldest(convert, report),
             #[cfg(feature = "sqlite")]
             Backlog::Store(s) => s.oldest(report),
         }
@@ -113,7 +124,7 @@ impl Backlog {
 
 /// A span waiting in memory, and when it was first refused.
 struct Waiting {
-    data: SpanData,
+    item: Telemetry,
     since: SystemTime,
 }
 
@@ -139,16 +150,27 @@ impl MemoryBacklog {
         self.bound
     }
 
-    fn keep(&mut self, spans: Vec<SpanData>, report: &mut Report) {
+    fn keep(&mut self, items: &[Telemetry], report: &mut Report) {
         let since = SystemTime::now();
-        self.spans
-            .extend(spans.into_iter().map(|data| Waiting { data, since }));
+        self.spans.extend(
+            items
+                .iter()
+                .filter(|i| i.span().is_some())
+                .map(|item| Waiting {
+                    item: item.clone(),
+                    since,
+                }),
+        );
         let excess = self.spans.len().saturating_sub(self.bound.max_spans);
         self.spans.drain(..excess);
         report.dropped += excess as u64;
     }
 
-    fn oldest(&mut self, report: &mut Report) -> Vec<SpanData> {
+    fn oldest(
+        &mut self,
+        convert: &dyn Fn(&Telemetry) -> Option<SpanData>,
+        report: &mut Report,
+    ) -> Vec<SpanData> {
         if let Some(max_age) = self.bound.max_age {
             let now = SystemTime::now();
             let expired = self
@@ -163,7 +185,7 @@ impl MemoryBacklog {
         self.spans
             .iter()
             .take(self.out)
-            .map(|w| w.data.clone())
+            .filter_map(|w| convert(&w.item))
             .collect()
     }
 
@@ -188,14 +210,17 @@ pub(crate) fn older_than(since: SystemTime, max_age: Duration, now: SystemTime) 
 mod tests {
     use super::*;
     use crate::model::span::SpanRecord;
+    use std::sync::Arc;
 
-    fn spans(n: usize) -> Vec<SpanData> {
+    fn spans(n: usize) -> Vec<Telemetry> {
         (0..n)
-            .map(|i| {
-                let record = SpanRecord::test(&format!("s{i}"));
-                super::super::convert::span_data(&record, &[], &super::super::convert::scope())
-            })
+            .map(|i| Telemetry::Span(Arc::new(SpanRecord::test(&format!("s{i}")))))
             .collect()
+    }
+
+    fn convert(item: &Telemetry) -> Option<SpanData> {
+        let scope = super::super::convert::scope();
+        Some(super::super::convert::span_data(item.span()?, &[], &scope))
     }
 
     #[test]
@@ -205,10 +230,10 @@ mod tests {
             max_age: None,
         }));
         let mut report = Report::default();
-        b.keep(spans(2), &mut report);
-        b.keep(spans(3), &mut report);
+        b.keep(&spans(2), &mut report);
+        b.keep(&spans(3), &mut report);
         assert_eq!((b.len(), report.dropped), (3, 2));
-        let out = b.oldest(&mut report);
+        let out = b.oldest(&convert, &mut report);
         assert_eq!(
             out.iter().map(|s| &*s.name).collect::<Vec<_>>(),
             ["s0", "s1", "s2"]
@@ -224,15 +249,15 @@ mod tests {
             max_age: Some(Duration::from_secs(60)),
         });
         let mut report = Report::default();
-        m.keep(spans(2), &mut report);
+        m.keep(&spans(2), &mut report);
         m.spans[0].since -= Duration::from_secs(61);
         let mut b = Backlog::Memory(m);
-        assert_eq!(b.oldest(&mut report).len(), 1);
+        assert_eq!(b.oldest(&convert, &mut report).len(), 1);
         assert_eq!(report.dropped, 1);
         b.sent(false, &mut report);
         assert_eq!((b.len(), report.failed), (0, 1));
         let mut off = Backlog::Off;
-        off.keep(spans(4), &mut report);
+        off.keep(&spans(4), &mut report);
         assert_eq!((off.len(), report.dropped), (0, 5));
     }
 
@@ -240,7 +265,7 @@ mod tests {
     fn closing_drops_what_waits_in_memory() {
         let mut b = Backlog::Memory(MemoryBacklog::new(OtlpBacklog::default()));
         let mut report = Report::default();
-        b.keep(spans(4), &mut report);
+        b.keep(&spans(4), &mut report);
         let msg = b.close("traces to x", &mut report).unwrap();
         assert!(msg.contains("4 spans"), "{msg}");
         assert_eq!((b.len(), report.dropped), (0, 4));

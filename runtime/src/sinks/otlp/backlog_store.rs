@@ -37,7 +37,7 @@ use crate::model::log::{LogBody, LogRecord};
 use crate::model::span::SpanRecord;
 use crate::model::time::parse_sqlite_timestamp;
 use crate::model::vocab::{Severity, SpanCategory, SpanKind, SpanStatus};
-use crate::pipeline::Report;
+use crate::pipeline::{Report, Telemetry};
 use crate::store::open::BUSY_TIMEOUT;
 
 /// How long an owed span may lack its row before it counts as gone: the sqlite sink
@@ -146,7 +146,11 @@ impl StoreBacklog {
         self.own == 0 && self.inherited_waiting == 0
     }
 
-    pub(super) fn keep(&mut self, spans: Vec<SpanData>, report: &mut Report) {
+    pub(super) fn keep(&mut self, items: &[Telemetry], report: &mut Report) {
+        let spans: Vec<&SpanRecord> = items
+            .iter()
+            .filter_map(|i| i.span().map(|s| &**s))
+            .collect();
         let n = spans.len() as u64;
         if let Err(e) = self.insert(&spans) {
             warn_stderr(&format!(
@@ -175,7 +179,7 @@ impl StoreBacklog {
         }
     }
 
-    fn insert(&mut self, spans: &[SpanData]) -> rusqlite::Result<()> {
+    fn insert(&mut self, spans: &[&SpanRecord]) -> rusqlite::Result<()> {
         let now = unix_seconds(SystemTime::now());
         let tx = self.conn.transaction()?;
         {
@@ -187,8 +191,8 @@ impl StoreBacklog {
                 stmt.execute(params![
                     self.endpoint,
                     self.owner,
-                    s.span_context.trace_id().to_string(),
-                    s.span_context.span_id().to_string(),
+                    s.trace_id.to_string(),
+                    s.span_id.to_string(),
                     now
                 ])?;
             }

@@ -237,10 +237,7 @@ impl TraceWriter {
     fn convert(&self, batch: &[Telemetry]) -> Vec<SpanData> {
         batch
             .iter()
-            .filter_map(|item| {
-                item.span()
-                    .map(|span| span_data(span, &item.derived_events(&self.metrics), &self.scope))
-            })
+            .filter_map(|item| otlp_span(item, &self.metrics, &self.scope))
             .collect()
     }
 
@@ -282,7 +279,10 @@ impl TraceWriter {
             if self.exporter.current().is_err() {
                 return false;
             }
-            let chunk = self.backlog.oldest(&mut self.report);
+            let (metrics, scope) = (&self.metrics, &self.scope);
+            let chunk = self
+                .backlog
+                .oldest(&|item| otlp_span(item, metrics, scope), &mut self.report);
             if chunk.is_empty() {
                 break;
             }
@@ -299,6 +299,16 @@ impl TraceWriter {
         }
         true
     }
+}
+
+/// The OTLP span of a queue item, with the events derived on this thread.
+fn otlp_span(
+    item: &Telemetry,
+    metrics: &InferenceMetrics,
+    scope: &InstrumentationScope,
+) -> Option<SpanData> {
+    item.span()
+        .map(|span| span_data(span, &item.derived_events(metrics), scope))
 }
 
 fn span_exporter(
@@ -347,8 +357,7 @@ impl BatchWriter for TraceWriter {
                 )
             }
         };
-        let spans = self.convert(batch);
-        self.backlog.keep(spans, &mut self.report);
+        self.backlog.keep(batch, &mut self.report);
         Err(match self.backlog {
             Backlog::Off => format!("{error} (TELEMETRY_OTLP_BACKLOG=off: dropped)"),
             _ => format!(

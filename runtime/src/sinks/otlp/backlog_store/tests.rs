@@ -78,7 +78,7 @@ fn owed_spans_are_read_back_as_they_were_exported() {
     store_with(&path, std::slice::from_ref(&span));
     let mut backlog = open(&path);
     let mut report = Report::default();
-    backlog.keep(vec![live_form(&span)], &mut report);
+    backlog.keep(&[Telemetry::Inference(span.clone())], &mut report);
     assert_eq!((backlog.len(), report), (1, Report::default()));
 
     let out = backlog.oldest(&mut report);
@@ -183,9 +183,9 @@ fn spans_gone_from_the_store_or_past_the_bound_are_dropped_and_counted() {
     let mut backlog = StoreBacklog::open(&path, ENDPOINT, "svc", bound, scope()).unwrap();
     let mut report = Report::default();
     // Never stored (the sqlite sink's queue was full, or retention deleted it).
-    let never = SpanRecord::test("never stored");
-    backlog.keep(vec![live_form(&never)], &mut report);
-    backlog.keep(vec![live_form(&kept)], &mut report);
+    let never = Arc::new(SpanRecord::test("never stored"));
+    backlog.keep(&[Telemetry::Span(never)], &mut report);
+    backlog.keep(&[Telemetry::Inference(kept.clone())], &mut report);
     // Within the grace period a missing row may still come: it waits.
     assert_eq!(backlog.oldest(&mut report).len(), 1);
     assert_eq!((report.dropped, backlog.len()), (0, 2));
@@ -204,8 +204,8 @@ fn spans_gone_from_the_store_or_past_the_bound_are_dropped_and_counted() {
     assert!(backlog.oldest(&mut report).is_empty());
     assert_eq!((report.dropped, backlog.len()), (2, 0));
     // Past the number: the oldest goes.
-    let three: Vec<_> = (0..3).map(|_| live_form(&inference())).collect();
-    backlog.keep(three, &mut report);
+    let three: Vec<_> = (0..3).map(|_| Telemetry::Inference(inference())).collect();
+    backlog.keep(&three, &mut report);
     assert_eq!((report.dropped, backlog.len()), (3, 2));
     assert_eq!(owed(&path).len(), 2);
 }
@@ -218,7 +218,7 @@ fn two_exporters_of_one_process_keep_apart_until_one_is_gone() {
     store_with(&path, std::slice::from_ref(&span));
     let mut report = Report::default();
     let mut first = open(&path);
-    first.keep(vec![live_form(&span)], &mut report);
+    first.keep(&[Telemetry::Inference(span.clone())], &mut report);
     let mut second = open(&path);
     assert!(
         second.is_empty(),
