@@ -2,7 +2,9 @@
 //! (rotel, see `support/rotel.rs`), over OTLP/HTTP and OTLP/gRPC: ids equal to the SQLite
 //! rows, names, parents, kinds, statuses, attributes, events, resource and metric values;
 //! then the faults: no collector, a hanging collector, shutdown under every kind of
-//! runtime, the exporter's own logs, bad configuration.
+//! runtime, the exporter's own logs, bad configuration; and outages: a collector that
+//! starts late, stops and restarts, or is down when the application exits — every span
+//! of the store reaches it exactly once.
 //!
 //! Every wait is bounded; everything listens on 127.0.0.1 only.
 
@@ -11,7 +13,7 @@ mod agent;
 #[path = "support/rotel.rs"]
 mod rotel;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
@@ -591,11 +593,14 @@ fn child_no_collector() {
     let stats = guard.stats();
     let traces = stats.sink("otel_trace").unwrap();
     assert_eq!(traces.stored, 0, "{stats:?}");
-    assert_eq!(traces.failed, traces.emitted, "{stats:?}");
+    assert_eq!(traces.failed, 0, "nothing is refused for good: {stats:?}");
+    assert_eq!(
+        traces.pending, traces.emitted,
+        "every span waits: {stats:?}"
+    );
 
-    // A collector comes up where the exporter points: export resumes. (While the collector
-    // is down the span exporter tries once a second and fails the batches in between, so
-    // the spans of the first second may be lost: emit one per round.)
+    // A collector comes up where the exporter points: export resumes, and what waited is
+    // sent (`collector_outages_lose_and_duplicate_nothing` checks it span by span).
     let rotel = Rotel::start_on(port, free_port()).expect("rotel");
     let t = Instant::now();
     let mut seen = false;
@@ -741,7 +746,12 @@ fn hanging_collector_never_blocks_the_application() {
         "a full queue drops and counts: {traces:?}"
     );
     assert_eq!(traces.stored, 0, "{traces:?}");
-    assert_eq!(traces.dropped + traces.failed, traces.emitted, "{traces:?}");
+    // What the queue took waits for the collector (within TELEMETRY_OTLP_BACKLOG).
+    assert_eq!(
+        traces.dropped + traces.failed + traces.pending,
+        traces.emitted,
+        "{traces:?}"
+    );
     assert!(stats.dropped() >= traces.dropped);
 
     let t = Instant::now();
@@ -1014,6 +1024,240 @@ fn child_global_subscriber() {
     assert!(guard.flush());
     drop(guard);
     println!("client stack events: {}", seen.load(Ordering::Relaxed));
+}
+
+// ---------------------------------------------------------------------------------------
+// Outages: what the collector missed is delivered when it comes back, exactly once
+
+/// The span ids of the store at `db`.
+fn stored_ids(db: &Path) -> BTreeSet<String> {
+    sqlite_spans(db).into_iter().map(|r| r.span_id).collect()
+}
+
+/// How many times the collector printed each span of the store's traces.
+fn received_ids(db: &Path, output: &str) -> BTreeMap<String, usize> {
+    let traces: BTreeSet<String> = sqlite_spans(db).into_iter().map(|r| r.trace_id).collect();
+    let mut seen = BTreeMap::new();
+    for span in parse_spans(output) {
+        if traces.contains(&span.trace_id) {
+            *seen.entry(span.span_id).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Wait (bounded) until the collector has every span of the store, flushing the guard if
+/// there is one; then the two sets are equal and no span came twice.
+fn assert_exactly_once(
+    what: &str,
+    db: &Path,
+    guard: Option<&llm_telemetry::TelemetryGuard>,
+    output: impl Fn() -> String,
+) -> usize {
+    let stored = stored_ids(db);
+    assert!(!stored.is_empty(), "{what}: the store has spans");
+    let start = Instant::now();
+    let deadline = start + WAIT;
+    let mut received = received_ids(db, &output());
+    while received.len() < stored.len() && Instant::now() < deadline {
+        if let Some(g) = guard {
+            assert!(g.flush());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        received = received_ids(db, &output());
+    }
+    let received_set: BTreeSet<String> = received.keys().cloned().collect();
+    let missing: Vec<_> = stored.difference(&received_set).collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} of {} stored spans never reached the collector, e.g. {:?}",
+        missing.len(),
+        stored.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "{what}: spans received more than once: {twice:?}"
+    );
+    assert_eq!(received_set, stored, "{what}: the same ids on both sides");
+    // Shown, not asserted: timing is the benchmarks' business.
+    eprintln!(
+        "{what}: {} spans, each received once, the last {:?} after the check began",
+        stored.len(),
+        start.elapsed()
+    );
+    stored.len()
+}
+
+/// Emit a parent and a child span every 10 ms until `done()`.
+fn emit_until(label: &str, done: impl Fn() -> bool) -> u64 {
+    let mut n = 0;
+    while !done() {
+        tracing::info_span!("outage work", label, n).in_scope(|| {
+            tracing::info_span!("outage step", n).in_scope(|| {});
+        });
+        n += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    n
+}
+
+fn outage_config(db: &Path, protocol: OtlpProtocol, endpoint: String) -> TelemetryConfig {
+    TelemetryConfig::builder()
+        .sinks([SinkKind::Sqlite, SinkKind::OtelTrace])
+        .sqlite_db_path(db)
+        .otlp(OtlpConfig {
+            endpoint: Some(endpoint),
+            protocol: Some(protocol),
+            timeout_ms: Some(2000),
+            ..OtlpConfig::default()
+        })
+        .build()
+}
+
+/// The `otel_trace` counters once nothing waits any more (bounded wait).
+fn settled_stats(guard: &llm_telemetry::TelemetryGuard) -> llm_telemetry::SinkStats {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(guard.flush());
+        let s = *guard.stats().sink("otel_trace").unwrap();
+        if s.pending == 0 || Instant::now() > deadline {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// (a) the collector starts 3 s after the application began emitting, (b) it stops for
+/// 5 s in the middle of a run (over gRPC) and comes back, (c) the application exits while
+/// it is down and a second run on the same store starts once it is back. One collector
+/// at a time on one pair of ports; each scenario has its own store, so its spans are
+/// told apart by their trace ids.
+#[test]
+fn collector_outages_lose_and_duplicate_nothing() {
+    if !rotel::installed() {
+        return; // rotel unavailable and skipping was asked for
+    }
+    let (http_port, grpc_port) = (free_port(), free_port());
+    let http = format!("http://127.0.0.1:{http_port}");
+    let grpc = format!("http://127.0.0.1:{grpc_port}");
+
+    // (a) Late collector.
+    let (_da, db_a) = temp_db();
+    let guard = outage_config(&db_a, OtlpProtocol::HttpProtobuf, http.clone())
+        .init_local()
+        .unwrap();
+    let starter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        Rotel::start_on(http_port, grpc_port).expect("rotel")
+    });
+    let before = emit_until("late", || starter.is_finished());
+    let rotel = starter.join().unwrap();
+    let up = Instant::now();
+    let after = emit_until("late", || up.elapsed() > Duration::from_secs(1));
+    assert!(before > 0 && after > 0);
+    let n = assert_exactly_once("(a) late collector", &db_a, Some(&guard), || rotel.output());
+    let s = settled_stats(&guard);
+    assert_eq!(
+        (s.stored, s.failed, s.dropped, s.pending),
+        (n as u64, 0, 0, 0),
+        "(a) {s:?}"
+    );
+    drop(guard);
+
+    // (b) The collector stops for 5 s in the middle of a run, then comes back (gRPC).
+    let (_db, db_b) = temp_db();
+    let guard = outage_config(&db_b, OtlpProtocol::Grpc, grpc.clone())
+        .init_local()
+        .unwrap();
+    let t = Instant::now();
+    emit_until("restart", || t.elapsed() > Duration::from_secs(1));
+    let restarter = std::thread::spawn(move || {
+        let first = rotel.stop();
+        std::thread::sleep(Duration::from_secs(5));
+        (first, Rotel::start_on(http_port, grpc_port).expect("rotel"))
+    });
+    emit_until("restart", || restarter.is_finished());
+    let (first_output, rotel) = restarter.join().unwrap();
+    let up = Instant::now();
+    emit_until("restart", || up.elapsed() > Duration::from_secs(1));
+    let n = assert_exactly_once("(b) collector restarted", &db_b, Some(&guard), || {
+        first_output.clone() + &rotel.output()
+    });
+    let s = settled_stats(&guard);
+    assert_eq!(
+        (s.stored, s.failed, s.dropped, s.pending),
+        (n as u64, 0, 0, 0),
+        "(b) {s:?}"
+    );
+    drop(guard);
+
+    // (c) The application exits while the collector is down; a second run on the same
+    // store starts after it is back and sends what the first could not.
+    let mut output = first_output + &rotel.stop();
+    let (_dc, db_c) = temp_db();
+    let child_env = |spans: &str| {
+        vec![
+            ("TELEMETRY_SINKS", "sqlite,otel_trace".to_owned()),
+            ("TELEMETRY_SQLITE_DB_PATH", db_c.display().to_string()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", http.clone()),
+            ("LLM_TELEMETRY_TEST_SPANS", spans.to_owned()),
+        ]
+    };
+    let first = run_child("child_backlog_run", &child_env("300"));
+    let first_err = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        first_err.contains("they wait in the store"),
+        "the first run says where the spans wait:\n{first_err}"
+    );
+    assert!(first_err.contains("pending: 600"), "{first_err}");
+    let owed = |db: &Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM otlp_backlog", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(owed(&db_c), 600, "the store names every undelivered span");
+    let rotel = Rotel::start_on(http_port, grpc_port).expect("rotel");
+    let second = run_child("child_backlog_run", &child_env("50"));
+    let second_err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        second_err.contains("600 spans that an earlier run could not export"),
+        "{second_err}"
+    );
+    assert!(second_err.contains("pending: 0"), "{second_err}");
+    output.push_str(&rotel.stop());
+    let n = assert_exactly_once("(c) two runs", &db_c, None, || output.clone());
+    assert_eq!(n, 700);
+    assert_eq!(owed(&db_c), 0, "nothing is owed any more");
+}
+
+/// One application run of `collector_outages_lose_and_duplicate_nothing` (c): the
+/// environment's configuration, `LLM_TELEMETRY_TEST_SPANS` parent/child pairs, then exit.
+#[test]
+fn child_backlog_run() {
+    if !is_child("child_backlog_run") {
+        return;
+    }
+    let pairs: u64 = std::env::var("LLM_TELEMETRY_TEST_SPANS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let guard = TelemetryConfig::from_env().unwrap().init_local().unwrap();
+    for n in 0..pairs {
+        tracing::info_span!("run work", n).in_scope(|| {
+            tracing::info_span!("run step", n).in_scope(|| {});
+        });
+    }
+    assert!(guard.flush());
+    let stats = guard.stats();
+    drop(guard);
+    let s = stats.sink("otel_trace").unwrap();
+    eprintln!(
+        "otel_trace before exit: emitted: {}, stored: {}, pending: {}",
+        s.emitted, s.stored, s.pending
+    );
 }
 
 /// Bad values are errors at init, naming the variable and what it accepts.

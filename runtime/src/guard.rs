@@ -41,7 +41,8 @@ impl TelemetryGuard {
         self.pipeline.flush(FLUSH_TIMEOUT)
     }
 
-    /// Counters of every sink: what was offered, written, dropped and failed.
+    /// Counters of every sink: what was offered, written, dropped, failed and is pending
+    /// (the `otel_trace` backlog).
     pub fn stats(&self) -> TelemetryStats {
         TelemetryStats {
             sinks: self.pipeline.stats(),

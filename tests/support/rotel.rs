@@ -205,6 +205,29 @@ impl Rotel {
     }
 }
 
+impl Rotel {
+    /// Stop rotel as an operator would (SIGTERM, so that it finishes what it has
+    /// received), wait for it (at most 10 s, then kill it), and return all it printed.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        self.output()
+    }
+}
+
 impl Drop for Rotel {
     fn drop(&mut self) {
         let _ = self.child.kill();

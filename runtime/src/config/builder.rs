@@ -90,6 +90,19 @@ impl TelemetryConfigBuilder {
         self.config.queue_capacity = items;
         self
     }
+    /// What the `otel_trace` sink keeps while its collector does not answer
+    /// (`TELEMETRY_OTLP_BACKLOG`).
+    ///
+    /// ```
+    /// use llm_telemetry::{OtlpBacklog, TelemetryConfig};
+    ///
+    /// let c = TelemetryConfig::builder().otlp_backlog(OtlpBacklog::OFF).build();
+    /// assert!(c.otlp_backlog().is_off());
+    /// ```
+    pub fn otlp_backlog(mut self, bound: super::OtlpBacklog) -> Self {
+        self.config.otlp_backlog = bound;
+        self
+    }
     /// All OTLP exporter settings at once (replaces what the environment said).
     ///
     /// ```

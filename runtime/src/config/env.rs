@@ -95,6 +95,10 @@ impl TelemetryConfig {
             Some(v) => parse_retention("TELEMETRY_SQLITE_RETENTION", &v)?,
             None => None,
         };
+        let otlp_backlog = match lookup("TELEMETRY_OTLP_BACKLOG") {
+            Some(v) => super::OtlpBacklog::parse("TELEMETRY_OTLP_BACKLOG", &v)?,
+            None => super::OtlpBacklog::default(),
+        };
         let sampler = super::sampler::sampler_from_lookup(&lookup)?;
         let prices = match lookup("TELEMETRY_PRICES").filter(|v| !v.trim().is_empty()) {
             Some(path) => super::Prices::read("TELEMETRY_PRICES", Path::new(path.trim()))?,
@@ -111,6 +115,7 @@ impl TelemetryConfig {
             metric_namespace,
             queue_capacity,
             otlp,
+            otlp_backlog,
             prometheus_addr,
             prices,
             capture_max_bytes,

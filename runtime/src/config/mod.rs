@@ -3,6 +3,7 @@
 //! error naming the variable, the value and what is accepted ([`parse`], [`error`]).
 //! Nothing here starts or installs anything: `install` (above the layer) does.
 
+pub mod backlog;
 pub mod builder;
 pub mod capture;
 pub mod env;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use backlog::OtlpBacklog;
 pub use builder::TelemetryConfigBuilder;
 pub use error::ConfigError;
 pub use otlp::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
@@ -65,6 +67,8 @@ pub struct TelemetryConfig {
     pub(crate) metric_namespace: String,
     pub(crate) queue_capacity: usize,
     pub(crate) otlp: OtlpConfig,
+    /// `TELEMETRY_OTLP_BACKLOG`: what the `otel_trace` sink keeps while its collector is down.
+    pub(crate) otlp_backlog: OtlpBacklog,
     pub(crate) prometheus_addr: String,
     /// `TELEMETRY_SQLITE_RETENTION`: delete stored data older than this.
     #[serde(deserialize_with = "de_retention")]
@@ -193,6 +197,20 @@ impl TelemetryConfig {
             .prometheus_addr
             .trim()
             .eq_ignore_ascii_case(PROMETHEUS_NO_LISTENER)
+    }
+
+    /// What the `otel_trace` sink keeps for a collector that does not answer
+    /// (`TELEMETRY_OTLP_BACKLOG`).
+    ///
+    /// ```
+    /// let c = llm_telemetry::TelemetryConfig::from_lookup(|k| {
+    ///     (k == "TELEMETRY_OTLP_BACKLOG").then(|| "500,5m".to_string())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(c.otlp_backlog().max_spans, 500);
+    /// ```
+    pub fn otlp_backlog(&self) -> OtlpBacklog {
+        self.otlp_backlog
     }
 
     /// The model prices that add to or override the built-in table (`TELEMETRY_PRICES`).

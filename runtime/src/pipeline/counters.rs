@@ -1,5 +1,5 @@
-//! A sink's counters: emitted and dropped (counted by the application's threads), stored
-//! and failed (by the worker), each side on its own cache line.
+//! A sink's counters: emitted and dropped (counted by the application's threads), stored,
+//! failed and pending (by the worker; it may add to dropped), each side on its own cache line.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
@@ -11,6 +11,8 @@ pub(super) struct Counters {
     pub dropped: AtomicU64,
     pub stored: CacheLine<AtomicU64>,
     pub failed: AtomicU64,
+    // Held by the writer for a later attempt (a gauge, set by the worker).
+    pub pending: AtomicU64,
     // Set when the worker thread has exited (or panicked): the queue is then
     // disconnected, which a full queue must not be mistaken for.
     pub worker_gone: AtomicBool,

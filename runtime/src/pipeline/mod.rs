@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 pub use item::Telemetry;
 pub use sink_handle::{QueueOptions, SinkHandle};
 pub use stats::SinkStats;
-pub use writer::{Accepts, BatchWriter, WriteError};
+pub use writer::{Accepts, BatchWriter, Report, WriteError};
 
 /// Every enabled sink of one telemetry guard.
 pub struct Pipeline {

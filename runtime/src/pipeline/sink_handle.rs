@@ -186,6 +186,7 @@ impl SinkHandle {
             stored: self.counters.stored.load(Ordering::Relaxed),
             dropped: self.counters.dropped.load(Ordering::Relaxed),
             failed: self.counters.failed.load(Ordering::Relaxed),
+            pending: self.counters.pending.load(Ordering::Relaxed),
         }
     }
 }

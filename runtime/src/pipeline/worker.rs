@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::counters::Counters;
 use super::item::Telemetry;
-use super::writer::{BatchWriter, WriteError};
+use super::writer::{BatchWriter, Report, WriteError};
 use crate::model::diag::RateLimitedWarning;
 
 /// What a sink's queue carries.
@@ -37,14 +37,26 @@ pub(super) fn run_worker(
             return;
         }
         let n = batch.len() as u64;
-        match writer.write_batch_dyn(batch) {
-            Ok(()) => counters.stored.fetch_add(n, Ordering::Relaxed),
+        let result = writer.write_batch_dyn(batch);
+        let reported = writer.take_report_dyn().map(|r| apply(counters, r));
+        match result {
+            Ok(()) if reported.is_none() => {
+                counters.stored.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(()) => {}
             Err(e) => {
                 errors.warn(|| format!("the `{name}` sink failed to write {n} items: {e}"));
-                counters.failed.fetch_add(n, Ordering::Relaxed)
+                if reported.is_none() {
+                    counters.failed.fetch_add(n, Ordering::Relaxed);
+                }
             }
         };
         batch.clear();
+    };
+    let settle = |writer: &mut dyn BatchWriterDyn| {
+        if let Some(r) = writer.take_report_dyn() {
+            apply(counters, r);
+        }
     };
     loop {
         let first = match rx.recv_timeout(tick_every) {
@@ -68,6 +80,7 @@ pub(super) fn run_worker(
                     if let Err(e) = writer.flush() {
                         errors.warn(|| format!("the `{name}` sink failed to flush: {e}"));
                     }
+                    settle(&mut writer);
                     pending_flush.push(ack);
                 }
                 Msg::Shutdown => shutting_down = true,
@@ -83,6 +96,7 @@ pub(super) fn run_worker(
         }
         if last_tick.elapsed() >= tick_every {
             writer.tick();
+            settle(&mut writer);
             last_tick = Instant::now();
         }
     }
@@ -91,14 +105,27 @@ pub(super) fn run_worker(
         errors.warn(|| format!("the `{name}` sink failed to flush: {e}"));
     }
     writer.shutdown();
+    settle(&mut writer);
+}
+
+/// Add a writer's [`Report`] to the counters.
+fn apply(counters: &Counters, r: Report) {
+    counters.stored.fetch_add(r.stored, Ordering::Relaxed);
+    counters.failed.fetch_add(r.failed, Ordering::Relaxed);
+    counters.dropped.fetch_add(r.dropped, Ordering::Relaxed);
+    counters.pending.store(r.pending, Ordering::Relaxed);
 }
 
 // Lets the batching closure take the writer without being generic itself.
 trait BatchWriterDyn {
     fn write_batch_dyn(&mut self, batch: &[Telemetry]) -> Result<(), WriteError>;
+    fn take_report_dyn(&mut self) -> Option<Report>;
 }
 impl<W: BatchWriter> BatchWriterDyn for W {
     fn write_batch_dyn(&mut self, batch: &[Telemetry]) -> Result<(), WriteError> {
         self.write_batch(batch)
+    }
+    fn take_report_dyn(&mut self) -> Option<Report> {
+        self.take_report()
     }
 }

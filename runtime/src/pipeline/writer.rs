@@ -18,6 +18,27 @@ pub trait BatchWriter: Send + 'static {
     fn tick(&mut self) {}
     /// Last call before the worker exits.
     fn shutdown(&mut self) {}
+    /// For a writer that keeps items for a later attempt (the `otel_trace` sink's backlog):
+    /// what became of items since the last call. The worker asks after every write, flush,
+    /// tick and the shutdown; when the answer is `Some`, it counts from it instead of from
+    /// `write_batch`'s result (whose error is then only reported).
+    fn take_report(&mut self) -> Option<Report> {
+        None
+    }
+}
+
+/// What a writer that holds items back ([`BatchWriter::take_report`]) did with them since
+/// its last report: counts to add, and how many it holds now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Items written (now or after waiting).
+    pub stored: u64,
+    /// Items refused for good (not retryable).
+    pub failed: u64,
+    /// Items given up: outside the writer's bound, or gone before they could be written.
+    pub dropped: u64,
+    /// Items held now for a later attempt (not a delta).
+    pub pending: u64,
 }
 
 /// Which kinds of item a sink takes; the others are never offered to it nor counted.

@@ -60,12 +60,17 @@ pub(crate) fn start(config: &TelemetryConfig) -> Result<Started, ConfigError> {
                 deferred(name, Accepts::ALL, queue, writer)
             }
             #[cfg(feature = "otlp")]
-            SinkKind::OtelTrace => deferred(
-                name,
-                Accepts::SPANS,
-                queue,
-                otlp::trace::TraceWriter::new(config)?,
-            ),
+            SinkKind::OtelTrace => {
+                let writer = otlp::trace::TraceWriter::new(config)?;
+                // With the sqlite sink on, what the collector misses waits in the store.
+                #[cfg(feature = "sqlite")]
+                let writer = if config.sinks().contains(&SinkKind::Sqlite) {
+                    writer.with_store(config.sqlite_db_path(), config.service_name())
+                } else {
+                    writer
+                };
+                deferred(name, Accepts::SPANS, queue, writer)
+            }
             #[cfg(feature = "otlp")]
             SinkKind::OtelMetric => deferred(
                 name,

@@ -38,7 +38,7 @@ pub(crate) const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// `MIGRATIONS[i]` migrates a store from version `i` to `i + 1`. Append only: never edit
 /// a migration that has shipped.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: llama-stack's tables and columns, plus what its documentation's queries use
 /// (`spans.duration_ms`, `traces.timestamp`) and a few extras. Every timestamp is UTC text
@@ -202,6 +202,26 @@ CREATE TRIGGER span_events_delete INSTEAD OF DELETE ON span_events
 BEGIN
     DELETE FROM span_logs WHERE id = OLD.id;
 END;
+"#;
+
+/// Version 4: `otlp_backlog`, the spans the `otel_trace` sink of a process that also
+/// writes this store owes its collector: ids only (the span itself is its `spans` row),
+/// in the order the collector refused them. A row is added when an export fails in a
+/// retryable way, deleted when the span is delivered or given up (the backlog's bound,
+/// or the span row gone), and survives the process: the next process that exports to the
+/// same endpoint adopts the rows of processes that have exited. Keyed by the process and
+/// the endpoint, so several processes writing one store never send each other's spans.
+pub(crate) const V4: &str = r#"
+CREATE TABLE otlp_backlog (
+    seq       INTEGER PRIMARY KEY,        -- refusal order: oldest first
+    endpoint  TEXT NOT NULL,              -- the traces endpoint the span is owed to
+    owner     INTEGER NOT NULL,           -- the exporter that sends it: pid * 2^20 + its number in the process
+    inherited INTEGER NOT NULL DEFAULT 0, -- 1: adopted from a process that had exited
+    trace_id  TEXT NOT NULL,
+    span_id   TEXT NOT NULL,
+    queued_at REAL NOT NULL               -- unix seconds when first refused
+);
+CREATE INDEX otlp_backlog_owner ON otlp_backlog(endpoint, owner, seq);
 "#;
 
 /// What an opened file turned out to be.

@@ -73,7 +73,7 @@ impl MetricWriter {
             .with_resource(resource(config))
             .with_reader(reader)
             .build();
-        let meter = provider.meter_with_scope(super::trace::scope());
+        let meter = provider.meter_with_scope(super::convert::scope());
         Ok(MetricWriter {
             provider,
             meter,
@@ -86,7 +86,7 @@ impl MetricWriter {
     }
 
     fn record(&mut self, point: &MetricRecord) {
-        let attributes: Vec<KeyValue> = super::trace::key_values(&point.attributes);
+        let attributes: Vec<KeyValue> = super::convert::key_values(&point.attributes);
         let meter = &self.meter;
         let instrument = self
             .instruments

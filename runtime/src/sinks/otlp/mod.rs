@@ -7,6 +7,10 @@
 //! and never blocks the application's threads. Every thread that runs exporter code is
 //! marked so that the telemetry layer ignores what it traces.
 
+pub(crate) mod backlog;
+#[cfg(feature = "sqlite")]
+pub(crate) mod backlog_store;
+pub(crate) mod convert;
 pub(crate) mod metric;
 pub(crate) mod trace;
 
@@ -22,6 +26,9 @@ use crate::config::otlp::{ExportTarget, OtlpProtocol};
 use crate::config::{ConfigError, SinkKind, TelemetryConfig};
 use crate::model::diag::warn_stderr;
 use crate::model::suppress::mark_thread_internal;
+
+/// Spans sent per request when a backlog drains.
+pub(crate) const BACKLOG_CHUNK: usize = 512;
 
 /// The tokio runtime of one sink's exporter.
 pub(crate) struct ExportRuntime {
