@@ -3,6 +3,8 @@
 //! but the console is behind the cargo feature that brings its dependencies: asking for a
 //! sink this build lacks is a [`ConfigError::SinkUnavailable`] naming the feature.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod aggregate;
 mod console;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
