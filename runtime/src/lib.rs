@@ -84,8 +84,8 @@ pub mod store;
 pub mod __private;
 
 pub use config::{
-    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, Prices, SinkKind, TelemetryConfig,
-    TelemetryConfigBuilder,
+    ConfigError, OtlpConfig, OtlpProtocol, OtlpSignalConfig, PgEnv, Prices, SinkKind,
+    TelemetryConfig, TelemetryConfigBuilder,
 };
 pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredLogEvent};
 pub use guard::{TelemetryGuard, TelemetryStats};

@@ -8,6 +8,8 @@ pub(crate) mod aggregate;
 mod console;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 #[cfg(feature = "sqlite")]
@@ -81,6 +83,13 @@ pub(crate) fn start(config: &TelemetryConfig) -> Result<Started, ConfigError> {
                 prometheus_text = Some(writer.text());
                 deferred(name, Accepts::METRICS, queue, writer)
             }
+            #[cfg(feature = "postgres")]
+            SinkKind::Postgres => deferred(
+                name,
+                Accepts::ALL,
+                queue,
+                postgres::PostgresWriter::open(config)?,
+            ),
             #[allow(unreachable_patterns)]
             missing => {
                 return Err(ConfigError::SinkUnavailable {
@@ -101,7 +110,12 @@ pub(crate) fn start(config: &TelemetryConfig) -> Result<Started, ConfigError> {
 
 /// The cargo feature of llm-telemetry that provides `sink`.
 #[cfg_attr(
-    all(feature = "sqlite", feature = "otlp", feature = "prometheus"),
+    all(
+        feature = "sqlite",
+        feature = "otlp",
+        feature = "prometheus",
+        feature = "postgres"
+    ),
     allow(dead_code)
 )]
 fn feature_of(sink: SinkKind) -> &'static str {
@@ -110,6 +124,7 @@ fn feature_of(sink: SinkKind) -> &'static str {
         SinkKind::Sqlite => "sqlite",
         SinkKind::OtelTrace | SinkKind::OtelMetric => "otlp-http` or `otlp-grpc",
         SinkKind::Prometheus => "prometheus",
+        SinkKind::Postgres => "postgres",
     }
 }
 
