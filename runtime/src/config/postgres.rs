@@ -66,6 +66,7 @@ impl PgEnv {
 /// `value` (a `postgres://` URL or a libpq `key=value` string) with its password replaced by
 /// `****`, for messages: `postgres://app:s3cret@db/t` is shown as `postgres://app:****@db/t`,
 /// `host=db password='a b'` as `host=db password=****`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn mask_password(value: &str) -> String {
     let trimmed = value.trim_start();
     if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {
@@ -139,6 +140,7 @@ pub(crate) fn mask_password(value: &str) -> String {
 }
 
 // Where `key` starts as a whole word in `s`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn find_key(s: &str, key: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = s[from..].find(key).map(|i| i + from) {

@@ -257,7 +257,7 @@ fn pg_json(json: &[u8]) -> String {
     let mut backslashes = 0usize;
     let mut rest = &*s;
     while let Some(c) = rest.chars().next() {
-        if c == '\\' && backslashes % 2 == 0 && rest.starts_with("\\u0000") {
+        if c == '\\' && backslashes.is_multiple_of(2) && rest.starts_with("\\u0000") {
             out.push_str("\\ufffd");
             rest = &rest[6..];
             backslashes = 0;
