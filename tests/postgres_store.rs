@@ -511,7 +511,7 @@ fn a_bad_url_or_bad_credentials_fail_init_in_one_line_naming_the_variable() {
     };
     assert!(err.to_string().contains("TELEMETRY_POSTGRES_URL"), "{err}");
 
-    // And the good one works, over TLS when the server offers none (sslmode=prefer).
+    // And the right password works (sslmode=prefer, the default: TLS, as the server offers it).
     let good = format!(
         "postgres://postgres:{}@127.0.0.1:{}/postgres",
         pg::PASSWORD,
@@ -522,4 +522,73 @@ fn a_bad_url_or_bad_credentials_fail_init_in_one_line_naming_the_variable() {
             .init_local()
             .expect("the right password"),
     );
+}
+
+#[test]
+fn tls_require_encrypts_and_verify_full_checks_the_certificate() {
+    let server = PgServer::shared();
+    let url = server.create_db("tls");
+    let ca = server.ca_file();
+    let base = |host: &str, mode: &str| {
+        format!(
+            "postgres://postgres:{}@{host}:{}/tls?sslmode={mode}",
+            pg::PASSWORD,
+            server.port
+        )
+    };
+    let mut pg = server.client("tls");
+    let encrypted = |pg: &mut postgres::Client, app: &str| -> bool {
+        pg.query_one(
+            "SELECT coalesce(bool_and(s.ssl), false) FROM pg_stat_ssl s \
+             JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+            &[&app],
+        )
+        .unwrap()
+        .get(0)
+    };
+    for (name, url) in [
+        ("require", base("127.0.0.1", "require")),
+        (
+            "verify-full",
+            format!(
+                "{}&sslrootcert={}",
+                base("localhost", "verify-full"),
+                ca.display()
+            ),
+        ),
+        (
+            "verify-ca",
+            format!(
+                "{}&sslrootcert={}",
+                base("127.0.0.1", "verify-ca"),
+                ca.display()
+            ),
+        ),
+    ] {
+        let app = format!("llmt-tls-{name}");
+        let config = TelemetryConfig::builder()
+            .sinks([SinkKind::Postgres])
+            .postgres_url(format!("{url}&application_name={app}"))
+            .build();
+        let (dispatch, guard) = dispatch_for(&config);
+        run_turns(&dispatch, 0, 1);
+        guard.flush();
+        assert_all_stored(&guard);
+        assert!(
+            encrypted(&mut pg, &app),
+            "{name}: the sink's connection is encrypted"
+        );
+        drop(guard);
+    }
+    // The system's roots do not know the test CA: verify-full refuses the server.
+    let err = postgres_config(&base("localhost", "verify-full"))
+        .init_local()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("TELEMETRY_POSTGRES_URL=") && err.to_lowercase().contains("certificate"),
+        "{err}"
+    );
+    drop(url);
 }

@@ -54,6 +54,7 @@ impl PgServer {
         let data = dir.join("data");
         let pwfile = dir.join("pwfile");
         std::fs::write(&pwfile, PASSWORD).expect("pwfile");
+        make_certificates(&dir);
         if let Some(user) = &user {
             // The server's user owns its directory and reaches it through the target dir.
             open_path_to(&dir);
@@ -112,7 +113,9 @@ impl PgServer {
     fn pg_ctl_start(&self, port: u16) -> Result<(), String> {
         let options = format!(
             "-p {port} -c listen_addresses=127.0.0.1 -k {} -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=50",
+             -c synchronous_commit=off -c full_page_writes=off -c max_connections=50 \
+             -c ssl=on -c ssl_cert_file={1}/server.crt -c ssl_key_file={1}/server.key",
+            self.dir.display(),
             self.dir.display()
         );
         run(as_user(&self.user, self.bin.join("pg_ctl"))
@@ -135,6 +138,12 @@ impl PgServer {
     /// Start it again on its port.
     pub fn restart(&self) {
         self.pg_ctl_start(self.port).expect("pg_ctl start again");
+    }
+
+    /// The certificate authority that signed the server's certificate (for
+    /// `localhost` and `127.0.0.1`), for `sslrootcert`.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.crt")
     }
 
     /// A URL of `db` on this server as the superuser.
@@ -163,6 +172,78 @@ impl PgServer {
         postgres::Client::connect(&self.url(db), postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to the test server: {e}"))
     }
+}
+
+/// A certificate authority and a server certificate it signed for `localhost` and
+/// `127.0.0.1` (openssl), so that the server speaks TLS and `verify-full` can be tested.
+fn make_certificates(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let ssl = |args: &[&str]| {
+        run(Command::new("openssl").args(args).current_dir(dir))
+            .unwrap_or_else(|e| panic!("making the test server's certificates: {e}"))
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    ssl(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=llm-telemetry test CA",
+        ],
+    ]
+    .concat());
+    ssl(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("server.ext");
+    ssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "3",
+        "-extfile",
+        "server.ext",
+    ]);
+    std::fs::set_permissions(
+        dir.join("server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("server.key mode");
 }
 
 /// Make every directory above `dir` traversable by other users (the target dir may be
