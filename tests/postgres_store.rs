@@ -258,6 +258,29 @@ fn the_agent_turns_give_the_same_rows_in_sqlite_and_postgres() {
         ),
     );
 
+    // The llama-stack documentation's queries, in each database's spelling.
+    for (sqlite, postgres) in [
+        (
+            "SELECT trace_id FROM traces WHERE timestamp > datetime('now', '-1 hour')",
+            "SELECT trace_id FROM traces WHERE timestamp > now() - interval '1 hour'",
+        ),
+        (
+            "SELECT name, round(AVG(duration_ms), 9) AS avg_duration FROM spans GROUP BY name",
+            "SELECT name, round(AVG(duration_ms)::numeric, 9)::text AS avg_duration FROM spans \
+             GROUP BY name",
+        ),
+        (
+            "SELECT span_id FROM spans WHERE duration_ms > 0.01",
+            "SELECT span_id FROM spans WHERE duration_ms > 0.01",
+        ),
+    ] {
+        assert_same(
+            sqlite,
+            sqlite_rows(&store, sqlite),
+            pg_rows(&mut pg, postgres),
+        );
+    }
+
     // Metric rows are per batch, and the two sinks batch on their own: their sums per series
     // are the same.
     assert_same(
