@@ -51,6 +51,48 @@ impl TelemetryConfigBuilder {
         self.config.sqlite_retention = keep;
         self
     }
+    /// The `postgres` sink's database, as `TELEMETRY_POSTGRES_URL` (checked at `init()`).
+    ///
+    /// ```
+    /// use llm_telemetry::{SinkKind, TelemetryConfig};
+    ///
+    /// let config = TelemetryConfig::builder()
+    ///     .sinks([SinkKind::Postgres])
+    ///     .postgres_url("postgres://app@db.internal/traces?sslmode=verify-full")
+    ///     .build();
+    /// assert_eq!(config.postgres_url(), Some("postgres://app@db.internal/traces?sslmode=verify-full"));
+    /// ```
+    pub fn postgres_url(mut self, url: impl Into<String>) -> Self {
+        self.config.postgres_url = Some(url.into());
+        self
+    }
+    /// Delete data older than `keep` from the PostgreSQL store in the background, as
+    /// `TELEMETRY_POSTGRES_RETENTION` (`None`: keep everything).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let c = llm_telemetry::TelemetryConfig::builder()
+    ///     .postgres_retention(Some(Duration::from_secs(86_400)))
+    ///     .build();
+    /// assert_eq!(c.postgres_retention(), Some(Duration::from_secs(86_400)));
+    /// ```
+    pub fn postgres_retention(mut self, keep: Option<std::time::Duration>) -> Self {
+        self.config.postgres_retention = keep;
+        self
+    }
+    /// The `PG*` variables to use instead of the process environment's.
+    ///
+    /// ```
+    /// use llm_telemetry::{PgEnv, TelemetryConfig};
+    ///
+    /// let env = PgEnv::from_lookup(|k| (k == "PGUSER").then(|| "app".to_owned()));
+    /// let config = TelemetryConfig::builder().pg_env(env).build();
+    /// assert_eq!(config.pg_env().user.as_deref(), Some("app"));
+    /// ```
+    pub fn pg_env(mut self, env: super::PgEnv) -> Self {
+        self.config.pg_env = Some(env);
+        self
+    }
     /// The SQLite store path.
     pub fn sqlite_db_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.sqlite_db_path = path.into();

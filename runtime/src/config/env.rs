@@ -99,6 +99,12 @@ impl TelemetryConfig {
             Some(v) => super::OtlpBacklog::parse("TELEMETRY_OTLP_BACKLOG", &v)?,
             None => super::OtlpBacklog::default(),
         };
+        let postgres_retention = match lookup("TELEMETRY_POSTGRES_RETENTION") {
+            Some(v) => parse_retention("TELEMETRY_POSTGRES_RETENTION", &v)?,
+            None => None,
+        };
+        let postgres_url = lookup("TELEMETRY_POSTGRES_URL").filter(|v| !v.trim().is_empty());
+        let pg_env = Some(super::PgEnv::from_lookup(&lookup));
         let sampler = super::sampler::sampler_from_lookup(&lookup)?;
         let prices = match lookup("TELEMETRY_PRICES").filter(|v| !v.trim().is_empty()) {
             Some(path) => super::Prices::read("TELEMETRY_PRICES", Path::new(path.trim()))?,
@@ -110,6 +116,9 @@ impl TelemetryConfig {
             sampler,
             sqlite_db_path,
             sqlite_retention,
+            postgres_url,
+            postgres_retention,
+            pg_env,
             service_name,
             capture_content,
             metric_namespace,

@@ -41,6 +41,15 @@ pub enum ConfigError {
         /// The underlying error.
         reason: String,
     },
+    /// The PostgreSQL store cannot be used: a bad `TELEMETRY_POSTGRES_URL`, a server that
+    /// refuses the connection or the credentials, a schema it cannot migrate.
+    #[error("cannot use the PostgreSQL store TELEMETRY_POSTGRES_URL={value}: {reason}")]
+    Postgres {
+        /// The URL as configured, its password masked.
+        value: String,
+        /// Why.
+        reason: String,
+    },
     /// An OpenTelemetry or Prometheus sink could not be started.
     #[error("cannot start the `{sink}` sink: {reason}")]
     SinkStart {

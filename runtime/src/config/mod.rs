@@ -11,6 +11,7 @@ pub mod error;
 pub mod otlp;
 pub mod otlp_values;
 pub mod parse;
+pub mod postgres;
 pub mod prices;
 pub mod sampler;
 
@@ -22,6 +23,7 @@ pub use backlog::OtlpBacklog;
 pub use builder::TelemetryConfigBuilder;
 pub use error::ConfigError;
 pub use otlp::{OtlpConfig, OtlpProtocol, OtlpSignalConfig};
+pub use postgres::PgEnv;
 pub use prices::Prices;
 
 use crate::model::named_enum::named_enum;
@@ -42,6 +44,8 @@ named_enum! {
         OtelMetric = "otel_metric",
         /// A Prometheus scrape endpoint.
         Prometheus = "prometheus",
+        /// A PostgreSQL store (`TELEMETRY_POSTGRES_URL`) that many processes share.
+        Postgres = "postgres",
     }
 }
 
@@ -75,6 +79,15 @@ pub struct TelemetryConfig {
     pub(crate) sqlite_retention: Option<std::time::Duration>,
     /// `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`: which traces the trace sinks get.
     pub(crate) sampler: crate::model::sampler::Sampler,
+    /// `TELEMETRY_POSTGRES_URL`: the `postgres` sink's database.
+    pub(crate) postgres_url: Option<String>,
+    /// `TELEMETRY_POSTGRES_RETENTION`: the `postgres` sink deletes data older than this.
+    #[serde(deserialize_with = "de_retention")]
+    pub(crate) postgres_retention: Option<std::time::Duration>,
+    /// The `PG*` variables as `from_env` / `from_lookup` found them; `None` (a config built
+    /// in code or read from a file): the sink reads the process environment, as libpq does.
+    #[serde(skip)]
+    pub(crate) pg_env: Option<PgEnv>,
     /// `TELEMETRY_PRICES`: model prices over the built-in table.
     pub(crate) prices: Prices,
     /// `TELEMETRY_CAPTURE_MAX_BYTES`: the longest captured content attribute ([`capture`]).
@@ -123,6 +136,36 @@ impl TelemetryConfig {
     /// ```
     pub fn sqlite_retention(&self) -> Option<std::time::Duration> {
         self.sqlite_retention
+    }
+    /// The `postgres` sink's database (`TELEMETRY_POSTGRES_URL`): a `postgres://` URL or a
+    /// libpq `key=value` string.
+    ///
+    /// ```
+    /// let c = llm_telemetry::TelemetryConfig::from_lookup(|k| {
+    ///     (k == "TELEMETRY_POSTGRES_URL").then(|| "postgres://app@db/traces".to_string())
+    /// }).unwrap();
+    /// assert_eq!(c.postgres_url(), Some("postgres://app@db/traces"));
+    /// ```
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
+    }
+    /// How long the `postgres` sink keeps data (`TELEMETRY_POSTGRES_RETENTION`); `None`:
+    /// forever.
+    ///
+    /// ```
+    /// let c = llm_telemetry::TelemetryConfig::from_lookup(|k| {
+    ///     (k == "TELEMETRY_POSTGRES_RETENTION").then(|| "30d".to_string())
+    /// }).unwrap();
+    /// assert_eq!(c.postgres_retention(), Some(std::time::Duration::from_secs(30 * 86_400)));
+    /// ```
+    pub fn postgres_retention(&self) -> Option<std::time::Duration> {
+        self.postgres_retention
+    }
+    /// The `PG*` variables the `postgres` sink uses for what its URL leaves out: those
+    /// `from_env` / `from_lookup` read, else (a config built in code or read from a file)
+    /// the process environment's.
+    pub fn pg_env(&self) -> PgEnv {
+        self.pg_env.clone().unwrap_or_else(PgEnv::from_env)
     }
     /// The `service.name` resource attribute.
     pub fn service_name(&self) -> &str {

@@ -7,7 +7,7 @@ use super::{ConfigError, SinkKind};
 
 const SINKS_ACCEPTED: &str =
     "a comma-separated list of console, sqlite, otel_trace, otel_metric, otel (both otel sinks), \
-     prometheus; or empty to disable telemetry";
+     prometheus, postgres; or empty to disable telemetry";
 const BOOL_ACCEPTED: &str = "true, false, 1, 0, yes, no, on, off";
 
 const PROMETHEUS_ADDR_ACCEPTED: &str =
@@ -67,6 +67,7 @@ pub(crate) fn parse_sinks(
             "otel_metric" => &[SinkKind::OtelMetric],
             "otel" => &[SinkKind::OtelTrace, SinkKind::OtelMetric],
             "prometheus" => &[SinkKind::Prometheus],
+            "postgres" => &[SinkKind::Postgres],
             _ => {
                 return Err(ConfigError::Invalid {
                     variable,

@@ -3,9 +3,13 @@
 //! but the console is behind the cargo feature that brings its dependencies: asking for a
 //! sink this build lacks is a [`ConfigError::SinkUnavailable`] naming the feature.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod aggregate;
 mod console;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 #[cfg(feature = "sqlite")]
@@ -84,6 +88,13 @@ pub(crate) fn start(config: &TelemetryConfig) -> Result<Started, ConfigError> {
                 prometheus_text = Some(writer.text());
                 deferred(name, Accepts::METRICS, queue, writer)
             }
+            #[cfg(feature = "postgres")]
+            SinkKind::Postgres => deferred(
+                name,
+                Accepts::ALL,
+                queue,
+                postgres::PostgresWriter::open(config)?,
+            ),
             #[allow(unreachable_patterns)]
             missing => {
                 return Err(ConfigError::SinkUnavailable {
@@ -104,7 +115,12 @@ pub(crate) fn start(config: &TelemetryConfig) -> Result<Started, ConfigError> {
 
 /// The cargo feature of llm-telemetry that provides `sink`.
 #[cfg_attr(
-    all(feature = "sqlite", feature = "otlp", feature = "prometheus"),
+    all(
+        feature = "sqlite",
+        feature = "otlp",
+        feature = "prometheus",
+        feature = "postgres"
+    ),
     allow(dead_code)
 )]
 fn feature_of(sink: SinkKind) -> &'static str {
@@ -113,6 +129,7 @@ fn feature_of(sink: SinkKind) -> &'static str {
         SinkKind::Sqlite => "sqlite",
         SinkKind::OtelTrace | SinkKind::OtelMetric => "otlp-http` or `otlp-grpc",
         SinkKind::Prometheus => "prometheus",
+        SinkKind::Postgres => "postgres",
     }
 }
 

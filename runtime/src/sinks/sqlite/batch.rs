@@ -9,9 +9,11 @@ use crate::metrics::InferenceMetrics;
 use crate::model::vocab::SpanCategory;
 use crate::pipeline::Telemetry;
 
-use super::metric_agg::{MetricSeriesAgg, INSERT_METRIC};
+use super::metric_agg::{insert_all, INSERT_METRIC};
 use super::rows::{insert_event, insert_span, BatchError, INSERT_EVENT, INSERT_SPAN};
-use super::trace_agg::{TraceAggs, UPSERT_TRACE};
+use super::trace_agg::{upsert_all, UPSERT_TRACE};
+use crate::sinks::aggregate::metrics::MetricSeriesAgg;
+use crate::sinks::aggregate::traces::TraceAggs;
 
 /// Every statement a batch runs, to prepare (and cache) when the store is opened.
 pub(super) const STATEMENTS: [&str; 4] = [INSERT_SPAN, INSERT_EVENT, INSERT_METRIC, UPSERT_TRACE];
@@ -95,8 +97,8 @@ impl Batch {
                     _ => {}
                 }
             }
-            series.insert_all(&mut metrics)?;
-            traces.upsert_all(&tx)?;
+            insert_all(series, &mut metrics)?;
+            upsert_all(traces, &tx)?;
         }
         tx.commit()?;
         Ok(())

@@ -6,8 +6,10 @@
 use rusqlite::params;
 
 use crate::model::ids::{SpanId, TraceId};
-use crate::model::log::{LogBody, LogRecord};
+use crate::model::log::LogRecord;
 use crate::model::span::SpanRecord;
+
+use crate::sinks::aggregate::events::EventColumns;
 
 use super::encode::{span_hex, timestamp, trace_hex, JsonObject, Text};
 
@@ -63,7 +65,7 @@ pub(super) fn insert_span(
 }
 
 /// Insert one `span_logs` row: a log or metric event, of the span `span_id` when it has
-/// one. A span start or end event's own fields go into its attributes.
+/// one ([`EventColumns`]: a span start or end event's own fields go into its attributes).
 pub(super) fn insert_event(
     stmt: &mut rusqlite::CachedStatement<'_>,
     json: &mut Vec<u8>,
@@ -71,66 +73,20 @@ pub(super) fn insert_event(
     trace_id: Option<TraceId>,
     span_id: Option<SpanId>,
 ) -> Result<(), BatchError> {
-    let mut obj = JsonObject::new(json);
-    let mut severity = None;
-    let mut message = None;
-    let (mut metric, mut value, mut unit) = (None, None, None);
-    let own_keys: &[&str] = match &event.body {
-        LogBody::Unstructured {
-            message: m,
-            severity: s,
-        } => {
-            severity = Some(s.as_str());
-            message = Some(m.as_str());
-            &[]
-        }
-        LogBody::Metric {
-            metric: m,
-            value: v,
-            unit: u,
-        } => {
-            metric = Some(m.as_str());
-            value = Some(*v);
-            unit = Some(u.as_str());
-            &[]
-        }
-        LogBody::SpanStart {
-            name,
-            parent_span_id,
-        } => {
-            message = Some("span_start");
-            obj.str("name", name)?;
-            match parent_span_id {
-                Some(p) => obj.str_bytes("parent_span_id", &span_hex(p))?,
-                None => obj.null("parent_span_id")?,
-            }
-            &["name", "parent_span_id"]
-        }
-        LogBody::SpanEnd { status } => {
-            message = Some("span_end");
-            obj.str("status", status.as_str())?;
-            &["status"]
-        }
-    };
-    for (k, v) in &event.attributes {
-        if !own_keys.contains(&k.as_ref()) {
-            obj.attr(k, v)?;
-        }
-    }
-    let attributes = obj.finish();
+    let c = EventColumns::encode(json, event)?;
     let trace = trace_id.map(|t| trace_hex(&t));
     let span = span_id.map(|s| span_hex(&s));
     stmt.execute(params![
         trace.as_ref().map(|t| Text(t)),
         span.as_ref().map(|s| Text(s)),
         Text(&timestamp(event.timestamp)),
-        event.body.event_type(),
-        severity,
-        message,
-        metric,
-        value,
-        unit,
-        Text(attributes),
+        c.event_type,
+        c.severity,
+        c.message,
+        c.metric,
+        c.value,
+        c.unit,
+        Text(json),
     ])?;
     Ok(())
 }

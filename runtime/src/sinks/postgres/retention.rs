@@ -1,0 +1,93 @@
+//! `TELEMETRY_POSTGRES_RETENTION`: delete traces (with their spans and events) and metric
+//! rows older than the cutoff, in bounded chunks (each one short transaction of a few
+//! hundred traces or a few thousand rows), at most a few chunks per tick, so that writers
+//! are never stalled for long. With many processes writing one database, one of them
+//! prunes at a time (a transaction-scoped advisory lock that the others skip rather than
+//! wait for).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use postgres::Client;
+
+/// Traces deleted per transaction (each with its spans and events).
+const CHUNK_TRACES: i64 = 256;
+/// Metric rows and free logs deleted per transaction.
+const CHUNK_ROWS: i64 = 4096;
+/// How often the writer looks for expired data.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Time spent pruning per tick (about one per second) before going back to writing.
+const TICK_BUDGET: Duration = Duration::from_millis(50);
+/// The advisory lock of pruning ("LLMT" + 1): one process prunes at a time.
+const PRUNE_LOCK: i64 = 0x4C4C_4D55;
+
+const PRUNE_TRACES: &str = "WITH t AS (\
+       DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM traces \
+         WHERE timestamp < $1 AND end_time < $1 ORDER BY timestamp LIMIT $2 \
+         FOR UPDATE SKIP LOCKED) RETURNING trace_id), \
+     s AS (DELETE FROM spans WHERE trace_id IN (SELECT trace_id FROM t) RETURNING 1), \
+     l AS (DELETE FROM span_logs WHERE trace_id IN (SELECT trace_id FROM t) RETURNING 1) \
+     SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM l)";
+
+const PRUNE_FREE_LOGS: &str = "DELETE FROM span_logs WHERE id IN (SELECT id FROM span_logs \
+     WHERE trace_id IS NULL AND timestamp < $1 LIMIT $2)";
+
+const PRUNE_METRICS: &str = "DELETE FROM metrics WHERE id IN (SELECT id FROM metrics \
+     WHERE timestamp < $1 LIMIT $2)";
+
+/// The retention of one writer.
+pub(super) struct Retention {
+    keep: Duration,
+    /// When the next pass starts; `None` while a pass is under way.
+    next_pass: Option<Instant>,
+    cutoff: SystemTime,
+}
+
+impl Retention {
+    pub(super) fn new(keep: Duration) -> Retention {
+        Retention {
+            keep,
+            next_pass: Some(Instant::now()),
+            cutoff: SystemTime::UNIX_EPOCH,
+        }
+    }
+
+    /// Prune for up to [`TICK_BUDGET`] when a pass is due or under way.
+    pub(super) fn tick(&mut self, client: &mut Client) -> Result<(), postgres::Error> {
+        let now = Instant::now();
+        match self.next_pass {
+            Some(at) if now < at => return Ok(()),
+            Some(_) => {
+                self.cutoff = SystemTime::now()
+                    .checked_sub(self.keep)
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                self.next_pass = None;
+            }
+            None => {}
+        }
+        while now.elapsed() < TICK_BUDGET {
+            if !prune_chunk(client, self.cutoff)? {
+                self.next_pass = Some(Instant::now() + PRUNE_EVERY);
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One bounded chunk in one transaction; true when more may remain. Another process
+/// pruning now makes this one stop for this pass.
+fn prune_chunk(client: &mut Client, cutoff: SystemTime) -> Result<bool, postgres::Error> {
+    let mut tx = client.transaction()?;
+    let mine: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&PRUNE_LOCK])?
+        .get(0);
+    if !mine {
+        return Ok(false);
+    }
+    let row = tx.query_one(PRUNE_TRACES, &[&cutoff, &CHUNK_TRACES])?;
+    let traces: i64 = row.get(0);
+    let logs = tx.execute(PRUNE_FREE_LOGS, &[&cutoff, &CHUNK_ROWS])?;
+    let metrics = tx.execute(PRUNE_METRICS, &[&cutoff, &CHUNK_ROWS])?;
+    tx.commit()?;
+    Ok(traces == CHUNK_TRACES || logs == CHUNK_ROWS as u64 || metrics == CHUNK_ROWS as u64)
+}
