@@ -209,9 +209,10 @@ impl Rotel {
     /// Stop rotel as an operator would (SIGTERM, so that it finishes what it has
     /// received), wait for it (at most 10 s, then kill it), and return all it printed.
     pub fn stop(mut self) -> String {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signals our own child process, which has not been waited for yet.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
