@@ -84,8 +84,7 @@ pub mod store;
 pub mod __private;
 
 pub use config::{
-    ConfigError, OtlpBacklog, OtlpConfig, OtlpProtocol, OtlpSignalConfig, PgEnv, Prices,
-    SinkKind,
+    ConfigError, OtlpBacklog, OtlpConfig, OtlpProtocol, OtlpSignalConfig, PgEnv, Prices, SinkKind,
     TelemetryConfig, TelemetryConfigBuilder,
 };
 pub use event::{log_event, Event, MetricEvent, StructuredLogEvent, UnstructuredLogEvent};
