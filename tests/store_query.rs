@@ -831,4 +831,35 @@ fn the_viewers_queries() {
     assert!(recent_slow
         .iter()
         .all(|s| s.trace_id != B && s.trace_id != C));
+
+    // The traces of a page of conversations, each conversation's oldest first.
+    let f = Fixture::sessions();
+    let store = TraceStore::open(&f.path).unwrap();
+    let pairs = store
+        .conversation_traces(&["conv-2", "conv-1", "nobody"], None)
+        .unwrap();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(c, t)| (c.as_str(), t.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("conv-1", S1),
+            ("conv-1", S2),
+            ("conv-2", S3),
+            ("conv-2", S4)
+        ]
+    );
+    let day = store
+        .conversation_traces(
+            &["conv-2"],
+            Some(SystemTime::now() - Duration::from_secs(86400)),
+        )
+        .unwrap();
+    assert_eq!(
+        day,
+        [("conv-2".to_owned(), S4.to_owned())],
+        "S3 is three days old"
+    );
 }

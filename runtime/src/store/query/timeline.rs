@@ -1,7 +1,8 @@
 //! The web viewer's summaries: the cost and models of a page of traces
 //! ([`TraceStore::trace_costs`]), the services and models to filter by
 //! ([`TraceStore::trace_facets`]), tokens, cost and errors over time
-//! ([`TraceStore::timeline`]) and the slowest spans ([`TraceStore::slowest_spans`]).
+//! ([`TraceStore::timeline`]), the slowest spans ([`TraceStore::slowest_spans`]) and the
+//! traces of a page of conversations ([`TraceStore::conversation_traces`]).
 //!
 //! Each reads through the `traces` table's time index and then the spans of the traces
 //! it selected (the `spans_trace_parent` index), so a recent window of a large store reads
@@ -67,8 +68,9 @@ impl TraceStore {
         )
     }
 
-    /// The services of the traces started since `since` (`None`: all), and the models of
-    /// the inference spans of the newest 5,000 of them: what the viewer offers to filter by.
+    /// The services and the inference spans' models of the newest 5,000 traces started
+    /// since `since` (`None`: all): what the viewer offers to filter by. Bounded so that
+    /// it reads a few thousand traces and their spans however large the store is.
     ///
     /// ```no_run
     /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
@@ -76,19 +78,29 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn trace_facets(&self, since: Option<SystemTime>) -> Result<TraceFacets, StoreError> {
-        let since = SqlValue::Text(since.map(sqlite_timestamp).unwrap_or_default());
+        let params = || {
+            vec![
+                SqlValue::Text(since.map(sqlite_timestamp).unwrap_or_default()),
+                sql_count(FACET_TRACES),
+            ]
+        };
+        let newest =
+            "SELECT trace_id FROM traces WHERE timestamp >= ?1 ORDER BY timestamp DESC LIMIT ?2";
         let services = self.collect(
-            "SELECT DISTINCT service_name FROM traces \
-              WHERE timestamp >= ?1 AND service_name IS NOT NULL ORDER BY 1",
-            vec![since.clone()],
+            &format!(
+                "SELECT DISTINCT t.service_name FROM ({newest}) n CROSS JOIN traces t ON t.trace_id = n.trace_id \
+                  WHERE t.service_name IS NOT NULL ORDER BY 1"
+            ),
+            params(),
             |r| r.get(0),
         )?;
         let models = self.collect(
-            "SELECT DISTINCT CAST(json_extract(s.attributes, '$.\"gen_ai.request.model\"') AS TEXT) AS m \
-               FROM (SELECT trace_id FROM traces WHERE timestamp >= ?1 ORDER BY timestamp DESC LIMIT ?2) t \
-              CROSS JOIN spans s ON s.trace_id = t.trace_id \
-              WHERE s.category = 'inference' AND m IS NOT NULL ORDER BY 1",
-            vec![since, sql_count(FACET_TRACES)],
+            &format!(
+                "SELECT DISTINCT CAST(json_extract(s.attributes, '$.\"gen_ai.request.model\"') AS TEXT) AS m \
+                   FROM ({newest}) t CROSS JOIN spans s ON s.trace_id = t.trace_id \
+                  WHERE s.category = 'inference' AND m IS NOT NULL ORDER BY 1"
+            ),
+            params(),
             |r| r.get(0),
         )?;
         Ok(TraceFacets { services, models })
@@ -186,6 +198,62 @@ impl TraceStore {
                     duration_ms: r.get(6)?,
                 })
             },
+        )
+    }
+
+    /// The traces of each of the conversations `conversation_ids` (`gen_ai.conversation.id`
+    /// on one of their spans), as `(conversation, trace id)` pairs, each conversation's in
+    /// the order they started. With `since`, only the traces that ended since then and
+    /// their spans started since then are read, as
+    /// [`TraceStore::sessions`](super::super::TraceStore::sessions) reads them; one pass
+    /// for all the conversations.
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// for (conversation, trace_id) in store.conversation_traces(&["session-paris"], None)? {
+    ///     println!("{conversation}: {trace_id}");
+    /// }
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn conversation_traces(
+        &self,
+        conversation_ids: &[impl AsRef<str>],
+        since: Option<SystemTime>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if conversation_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::Value::from(
+            conversation_ids
+                .iter()
+                .map(|id| id.as_ref().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .to_string();
+        let mut params = vec![SqlValue::Text(ids)];
+        let (from, since) = match since {
+            Some(since) => {
+                params.push(SqlValue::Text(sqlite_timestamp(since)));
+                (
+                    "traces t CROSS JOIN spans s ON s.trace_id = t.trace_id AND t.end_time >= ?2",
+                    "AND s.start_time >= ?2",
+                )
+            }
+            None => ("spans s", ""),
+        };
+        self.collect(
+            &format!(
+                "SELECT conv, trace_id FROM ( \
+                   SELECT CAST(json_extract(s.attributes, '$.\"gen_ai.conversation.id\"') AS TEXT) AS conv, \
+                          s.trace_id AS trace_id, MIN(s.start_time) AS first \
+                     FROM {from} \
+                    WHERE json_extract(s.attributes, '$.\"gen_ai.conversation.id\"') IS NOT NULL {since} \
+                      AND conv IN (SELECT value FROM json_each(?1)) \
+                    GROUP BY conv, s.trace_id) \
+                 ORDER BY conv, first, trace_id"
+            ),
+            params,
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
     }
 }

@@ -41,9 +41,9 @@ pub struct TraceCost {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TraceFacets {
-    /// The traces' `service_name`s, sorted.
+    /// The traces' `service_name`s, sorted (of the newest 5,000 traces).
     pub services: Vec<String>,
-    /// The inference spans' `gen_ai.request.model`s, sorted.
+    /// The inference spans' `gen_ai.request.model`s, sorted (of the same traces).
     pub models: Vec<String>,
 }
 

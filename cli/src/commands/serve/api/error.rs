@@ -90,7 +90,7 @@ impl IntoResponse for ApiError {
                 let mut r = detail(
                     StatusCode::UNAUTHORIZED,
                     "missing or wrong bearer token: send `Authorization: Bearer <token>` \
-                     (llama-stack-client: api_key=...)"
+                     (llama-stack-client: api_key=...; the web viewer: open /?token=<token> once)"
                         .into(),
                 )
                 .into_response();

@@ -395,15 +395,21 @@ pub async fn list_sessions(
                     sessions: Vec::new(),
                 });
             };
+            let summaries = store.sessions(&query)?;
+            // The traces of all of them in one pass, then each trace by its id.
+            let ids: Vec<&str> = summaries
+                .iter()
+                .map(|s| s.conversation_id.as_str())
+                .collect();
+            let pairs = store.conversation_traces(&ids, query.since)?;
             let mut sessions = Vec::new();
-            for summary in store.sessions(&query)? {
-                let traces = store.list_traces(&TraceQuery {
-                    session: Some(summary.conversation_id.clone()),
-                    since: query.since,
-                    order: TraceOrder::Oldest,
-                    limit: MAX_TURNS,
-                    ..TraceQuery::default()
-                })?;
+            for summary in summaries {
+                let traces = pairs
+                    .iter()
+                    .filter(|(conv, _)| *conv == summary.conversation_id)
+                    .take(MAX_TURNS)
+                    .map(|(_, id)| store.get_trace(id))
+                    .collect::<Result<Vec<_>, _>>()?;
                 sessions.push(Session {
                     summary,
                     trace_rows: rows(store, traces)?,

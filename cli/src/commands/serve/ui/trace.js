@@ -117,8 +117,9 @@ export async function render(main, id, spanId) {
         } }, collapsed.has(s.span_id) ? `▸ ${countBelow(node)}` : "▾")
       : el("span", { class: "toggle" });
     const a = s.attributes || {};
+    const model = a["gen_ai.request.model"] || a["gen_ai.response.model"] || "";
     const extra = category(s) === "inference"
-      ? el("span", { class: "muted" }, ` ${a["gen_ai.request.model"] || a["gen_ai.response.model"] || ""} · ${tokens(a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"])} tok`)
+      ? el("span", { class: "muted extra" }, `${model && !s.name.includes(model) ? `${model} · ` : ""}${tokens(a["gen_ai.usage.input_tokens"], a["gen_ai.usage.output_tokens"])} tok`)
       : null;
     const bar = el("div", { class: `bar cat-${category(s)} ${failed ? "error" : ""}`, title: `${s.name}: ${duration(s.duration_ms)}` });
     bar.style.left = `${left}%`;

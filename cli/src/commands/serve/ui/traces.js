@@ -41,17 +41,17 @@ export async function render(main, params) {
   query.set("limit", PAGE);
   query.set("offset", offset);
 
-  const [page, facets] = await Promise.all([
-    getJSON("/api/traces", query),
-    getJSON("/api/facets", since ? { since } : {}).catch(() => ({ services: [], models: [] })),
-  ]);
+  // The filters' choices arrive on their own: the list does not wait for them.
+  const facets = getJSON("/api/facets", since ? { since } : {}).catch(() => ({ services: [], models: [] }));
+  const page = await getJSON("/api/traces", query);
   document.getElementById("store-path").textContent = page.path;
+  const chosen = (name) => (params.get(name) ? [[params.get(name), params.get(name)]] : []);
 
   const form = el("form", { class: "filters", id: "filters" },
     select("since", since, RANGES, "Time"),
     select("status", params.get("status") || "", [["", "any"], ["ok", "ok"], ["error", "error"], ["open", "open"]], "Status"),
-    select("service", params.get("service") || "", [["", "any"], ...facets.services.map((s) => [s, s])], "Service"),
-    select("model", params.get("model") || "", [["", "any"], ...facets.models.map((m) => [m, m])], "Model"),
+    select("service", params.get("service") || "", [["", "any"], ...chosen("service")], "Service"),
+    select("model", params.get("model") || "", [["", "any"], ...chosen("model")], "Model"),
     el("label", { class: "grow" }, "Search",
       el("input", { type: "search", name: "q", value: params.get("q") || "", placeholder: "span names, attribute values, logs" })),
     el("label", { class: "grow" }, "Attribute filter",
@@ -139,6 +139,14 @@ export async function render(main, params) {
     if (!content.contains(table)) fill(content, table, pager);
   }
   show(page, new Set());
+  facets.then((f) => {
+    for (const [name, values] of [["service", f.services], ["model", f.models]]) {
+      const box = form.querySelector(`select[name=${name}]`);
+      for (const v of values) {
+        if (v !== params.get(name)) box.append(el("option", { value: v }, v));
+      }
+    }
+  });
 
   // New traces without a reload: poll the first page.
   if (offset > 0) return null;
