@@ -19,7 +19,11 @@ const DEFAULT_SINKS: &[SinkKind] = if cfg!(feature = "sqlite") {
 impl Default for TelemetryConfig {
     /// The defaults of the environment table: console and sqlite sinks, content off.
     fn default() -> Self {
-        TelemetryConfig::from_lookup(|_| None).expect("defaults are valid")
+        let mut config = TelemetryConfig::from_lookup(|_| None).expect("defaults are valid");
+        // Built in code or read from a file: the postgres sink reads the PG* variables of
+        // the process when it starts, as libpq does.
+        config.pg_env = None;
+        config
     }
 }
 

@@ -110,3 +110,40 @@ fn otlp_and_prometheus_settings() {
 }
 
 mod prices;
+
+#[test]
+fn the_postgres_sink_its_url_retention_and_pg_variables() {
+    let c = from(&[
+        ("TELEMETRY_SINKS", "console,postgres"),
+        ("TELEMETRY_POSTGRES_URL", "postgres://app@db/traces"),
+        ("TELEMETRY_POSTGRES_RETENTION", "12h"),
+        ("PGPASSWORD", "pw"),
+        ("PGSSLMODE", "verify-full"),
+    ])
+    .unwrap();
+    assert_eq!(c.sinks(), &[SinkKind::Console, SinkKind::Postgres]);
+    assert_eq!(c.postgres_url(), Some("postgres://app@db/traces"));
+    assert_eq!(
+        c.postgres_retention(),
+        Some(std::time::Duration::from_secs(12 * 3600))
+    );
+    let env = c.pg_env();
+    assert_eq!(env.password.as_deref(), Some("pw"));
+    assert_eq!(env.sslmode.as_deref(), Some("verify-full"));
+    let err = from(&[("TELEMETRY_POSTGRES_RETENTION", "forever")]).unwrap_err();
+    assert!(
+        err.to_string().contains("TELEMETRY_POSTGRES_RETENTION"),
+        "{err}"
+    );
+    // From a file: the same names.
+    let c: TelemetryConfig = serde_json::from_str(
+        r#"{ "sinks": ["postgres"], "postgres_url": "host=db", "postgres_retention": "7d" }"#,
+    )
+    .unwrap();
+    assert_eq!(c.sinks(), &[SinkKind::Postgres]);
+    assert_eq!(c.postgres_url(), Some("host=db"));
+    assert_eq!(
+        c.postgres_retention(),
+        Some(std::time::Duration::from_secs(7 * 86_400))
+    );
+}

@@ -24,20 +24,25 @@ pub(crate) struct EventColumns<'a> {
 }
 
 impl<'a> EventColumns<'a> {
-    /// The columns of `event`; its attributes are written into `json` as one object.
-    pub(crate) fn encode(
-        json: &mut Vec<u8>,
-        event: &'a LogRecord,
-    ) -> Result<EventColumns<'a>, serde_json::Error> {
-        let mut obj = JsonObject::new(json);
-        let mut columns = EventColumns {
+    /// The event's type alone, every other column empty.
+    pub(crate) fn bare(event: &LogRecord) -> EventColumns<'a> {
+        EventColumns {
             event_type: event.body.event_type(),
             severity: None,
             message: None,
             metric: None,
             value: None,
             unit: None,
-        };
+        }
+    }
+
+    /// The columns of `event`; its attributes are written into `json` as one object.
+    pub(crate) fn encode(
+        json: &mut Vec<u8>,
+        event: &'a LogRecord,
+    ) -> Result<EventColumns<'a>, serde_json::Error> {
+        let mut obj = JsonObject::new(json);
+        let mut columns = EventColumns::bare(event);
         let own_keys: &[&str] = match &event.body {
             LogBody::Unstructured { message, severity } => {
                 columns.severity = Some(severity.as_str());

@@ -367,17 +367,7 @@ impl EventColumnsVec {
         let (c, attributes) = match EventColumns::encode(json, event) {
             Ok(c) => (c, pg_json(json)),
             // Attributes that cannot be encoded (never in practice): the event without them.
-            Err(_) => (
-                EventColumns {
-                    event_type: event.body.event_type(),
-                    severity: None,
-                    message: None,
-                    metric: None,
-                    value: None,
-                    unit: None,
-                },
-                "{}".to_owned(),
-            ),
+            Err(_) => (EventColumns::bare(event), "{}".to_owned()),
         };
         self.trace
             .push(trace_id.map(|t| hex_str(&trace_hex(&t)).to_owned()));

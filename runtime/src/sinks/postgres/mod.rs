@@ -251,6 +251,12 @@ impl PostgresWriter {
                 }
             }
         }
+        self.back(written);
+        true
+    }
+
+    /// A write succeeded: say so once when it follows an outage.
+    fn back(&mut self, written: usize) {
         if let Some(since) = self.down_since.take() {
             warn_stderr(&format!(
                 "the `postgres` sink reached the PostgreSQL store {} again after {:.1} s; \
@@ -259,7 +265,6 @@ impl PostgresWriter {
                 since.elapsed().as_secs_f64()
             ));
         }
-        true
     }
 
     fn keep(
@@ -299,7 +304,10 @@ impl BatchWriter for PostgresWriter {
             return self.keep(batch, None);
         };
         match self.batch.write(&mut conn.client, &conn.statements, batch) {
-            BatchOutcome::Stored => Ok(()),
+            BatchOutcome::Stored => {
+                self.back(0);
+                Ok(())
+            }
             BatchOutcome::Unknown(xid, e) => {
                 self.lost(&e);
                 self.keep(batch, Some(xid))

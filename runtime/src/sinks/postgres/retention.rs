@@ -9,6 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use postgres::Client;
 
+use crate::model::diag::RateLimitedWarning;
+
 /// Traces deleted per transaction (each with its spans and events).
 const CHUNK_TRACES: i64 = 256;
 /// Metric rows and free logs deleted per transaction.
@@ -37,6 +39,8 @@ const PRUNE_METRICS: &str = "DELETE FROM metrics WHERE id IN (SELECT id FROM met
 /// The retention of one writer.
 pub(super) struct Retention {
     keep: Duration,
+    /// A database that refuses the deletes (permissions) says so every ten minutes.
+    refused: RateLimitedWarning,
     /// When the next pass starts; `None` while a pass is under way.
     next_pass: Option<Instant>,
     cutoff: SystemTime,
@@ -46,6 +50,7 @@ impl Retention {
     pub(super) fn new(keep: Duration) -> Retention {
         Retention {
             keep,
+            refused: RateLimitedWarning::new(Duration::from_secs(600)),
             next_pass: Some(Instant::now()),
             cutoff: SystemTime::UNIX_EPOCH,
         }
@@ -65,9 +70,24 @@ impl Retention {
             None => {}
         }
         while now.elapsed() < TICK_BUDGET {
-            if !prune_chunk(client, self.cutoff)? {
-                self.next_pass = Some(Instant::now() + PRUNE_EVERY);
-                break;
+            match prune_chunk(client, self.cutoff) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.next_pass = Some(Instant::now() + PRUNE_EVERY);
+                    break;
+                }
+                Err(e) => {
+                    self.next_pass = Some(Instant::now() + PRUNE_EVERY);
+                    if e.as_db_error().is_some() {
+                        self.refused.warn(|| {
+                            format!(
+                                "the `postgres` sink cannot enforce TELEMETRY_POSTGRES_RETENTION: {}",
+                                super::describe(&e)
+                            )
+                        });
+                    }
+                    return Err(e);
+                }
             }
         }
         Ok(())
