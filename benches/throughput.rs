@@ -1,10 +1,12 @@
-//! Sustained throughput into the SQLite store, loss accounting, memory and shutdown.
+//! Sustained throughput into the SQLite store and a PostgreSQL database, loss accounting,
+//! memory and shutdown.
 //!
 //! ```text
 //! cargo bench --bench throughput                       # N = 2,000,000 spans
 //! THROUGHPUT_SPANS=200000 cargo bench --bench throughput   # a quick run
 //! THROUGHPUT_ONLY=tool THROUGHPUT_SPANS=200000 cargo bench --bench throughput   # one phase
 //! THROUGHPUT_ONLY=shutdown cargo bench --bench throughput   # the shutdown runs alone
+//! THROUGHPUT_ONLY=postgres cargo bench --bench throughput   # the PostgreSQL phases alone
 //! ```
 //!
 //! Phases, each with a fresh store and a fresh guard at the default queue capacity:
@@ -14,6 +16,10 @@
 //!    `#[instrument_tool]` spans (a plain span: one row, no metrics); reports spans/s
 //!    written to the indexed store (emit start → everything stored), the
 //!    `stored + dropped == emitted` reconciliation from `stats()` and the span rows;
+//!    The same two sustained workloads (N inference spans, N tool spans) then go to the
+//!    `postgres` sink, into a fresh database of a real server started by the bench
+//!    (`tests/support/postgres.rs`: `initdb` + `pg_ctl` on a loopback port, fsync off;
+//!    `THROUGHPUT_POSTGRES=0` leaves them out);
 //! 2. burst: 100,000 inference spans (`THROUGHPUT_BURST`) from two threads, then a
 //!    flush: the number dropped;
 //! 3. shutdown, five times (`THROUGHPUT_SHUTDOWN_RUNS`): 100,000 inference spans emitted as
@@ -24,8 +30,11 @@
 //! row), plus its share of the batch's aggregated `metrics` rows; its three llama-stack
 //! metric events are derived from the span row by the `span_events` view.
 
+#[path = "../tests/support/postgres.rs"]
+mod postgres_server;
+
 use std::hint::black_box;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use llm_telemetry::{
@@ -89,10 +98,43 @@ fn vm_hwm_kib() -> Option<u64> {
         .ok()
 }
 
-fn span_rows(db: &Path) -> i64 {
-    let conn = rusqlite::Connection::open(db).expect("open the store");
-    conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
-        .expect("count spans")
+/// Where a run's spans go: a SQLite file, or a PostgreSQL database (its URL).
+enum Store {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Store {
+    fn sink(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    fn config(&self) -> TelemetryConfig {
+        let builder = TelemetryConfig::builder().service_name("throughput-bench");
+        match self {
+            Store::Sqlite(db) => builder.sinks([SinkKind::Sqlite]).sqlite_db_path(db),
+            Store::Postgres(url) => builder.sinks([SinkKind::Postgres]).postgres_url(url),
+        }
+        .build()
+    }
+
+    fn span_rows(&self) -> i64 {
+        match self {
+            Store::Sqlite(db) => {
+                let conn = rusqlite::Connection::open(db).expect("open the store");
+                conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
+                    .expect("count spans")
+            }
+            Store::Postgres(url) => postgres::Client::connect(url, postgres::NoTls)
+                .expect("connect to the bench database")
+                .query_one("SELECT count(*) FROM spans", &[])
+                .expect("count spans")
+                .get(0),
+        }
+    }
 }
 
 struct Run {
@@ -102,15 +144,16 @@ struct Run {
     rows: i64,
 }
 
-/// Emit `n` spans from `THREADS` threads into a fresh store, then either flush (and drop
-/// the guard) or drop the guard directly.
+/// Emit `n` spans from `THREADS` threads into a fresh SQLite store, then either flush (and
+/// drop the guard) or drop the guard directly.
 fn run(dir: &Path, label: &str, kind: Kind, n: u64, drop_guard_to_finish: bool) -> Run {
-    let db = dir.join(format!("{label}.db"));
-    let config = TelemetryConfig::builder()
-        .sinks([SinkKind::Sqlite])
-        .sqlite_db_path(&db)
-        .service_name("throughput-bench")
-        .build();
+    let store = Store::Sqlite(dir.join(format!("{label}.db")));
+    run_into(&store, kind, n, drop_guard_to_finish)
+}
+
+/// Emit `n` spans from `THREADS` threads into `store` (fresh), then finish as [`run`] does.
+fn run_into(store: &Store, kind: Kind, n: u64, drop_guard_to_finish: bool) -> Run {
+    let config = store.config();
     let (layer, guard) = llm_telemetry::layer(&config).expect("telemetry layer");
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     let start = Instant::now();
@@ -142,10 +185,10 @@ fn run(dir: &Path, label: &str, kind: Kind, n: u64, drop_guard_to_finish: bool) 
         // (the rows counted below show whether it did).
         let snapshot = guard.stats();
         drop(guard);
-        stats = *snapshot.sink("sqlite").expect("sqlite sink");
+        stats = *snapshot.sink(store.sink()).expect("the store's sink");
     } else {
         guard.flush();
-        stats = *guard.stats().sink("sqlite").expect("sqlite sink");
+        stats = *guard.stats().sink(store.sink()).expect("the store's sink");
         drop(guard);
     }
     let total = start.elapsed();
@@ -153,8 +196,32 @@ fn run(dir: &Path, label: &str, kind: Kind, n: u64, drop_guard_to_finish: bool) 
         emit,
         total,
         stats,
-        rows: span_rows(&db),
+        rows: store.span_rows(),
     }
+}
+
+/// Print a sustained run's figures; whether its counts reconcile with its rows.
+fn report(what: &str, sink: &str, size: u64, r: &Run) -> bool {
+    let s = r.stats;
+    let reconciled = s.stored + s.dropped + s.failed == s.emitted;
+    println!(
+        "{what} N={size}: emitted in {:.3}s ({:.0} spans/s offered), all stored after \
+         {:.3}s => {:.0} spans/s written; {} span rows",
+        r.emit.as_secs_f64(),
+        size as f64 / r.emit.as_secs_f64(),
+        r.total.as_secs_f64(),
+        r.rows as f64 / r.total.as_secs_f64(),
+        r.rows,
+    );
+    println!(
+        "  {sink}: emitted {} stored {} dropped {} failed {}; stored + dropped == emitted: {}",
+        s.emitted, s.stored, s.dropped, s.failed, reconciled
+    );
+    println!(
+        "  peak RSS so far (VmHWM): {} KiB",
+        vm_hwm_kib().unwrap_or(0)
+    );
+    reconciled && r.rows as u64 == s.stored
 }
 
 fn main() {
@@ -179,36 +246,34 @@ fn main() {
         ("inference", Kind::Inference, n),
         ("tool", Kind::Tool, n),
     ];
-    // THROUGHPUT_ONLY=inference|tool|shutdown runs that phase alone (for profiling).
+    // THROUGHPUT_ONLY=inference|tool|postgres|shutdown runs that phase alone (for profiling).
     let only = std::env::var("THROUGHPUT_ONLY").ok();
     for (i, (what, kind, size)) in phases.into_iter().enumerate() {
         if only.as_deref().is_some_and(|o| o != what) {
             continue;
         }
         let r = run(&dir, &format!("sustained{i}"), kind, size, false);
-        let s = r.stats;
-        let reconciled = s.stored + s.dropped + s.failed == s.emitted;
-        all_ok &= reconciled && r.rows as u64 == s.stored;
-        println!(
-            "sustained {what} N={size}: emitted in {:.3}s ({:.0} spans/s offered), all stored after \
-             {:.3}s => {:.0} spans/s written; {} span rows",
-            r.emit.as_secs_f64(),
-            size as f64 / r.emit.as_secs_f64(),
-            r.total.as_secs_f64(),
-            r.rows as f64 / r.total.as_secs_f64(),
-            r.rows,
-        );
-        println!(
-            "  sqlite: emitted {} stored {} dropped {} failed {}; stored + dropped == emitted: {}",
-            s.emitted, s.stored, s.dropped, s.failed, reconciled
-        );
-        println!(
-            "  peak RSS so far (VmHWM): {} KiB",
-            vm_hwm_kib().unwrap_or(0)
-        );
+        all_ok &= report(&format!("sustained {what}"), "sqlite", size, &r);
+    }
+
+    let postgres = std::env::var("THROUGHPUT_POSTGRES").map_or(true, |v| v != "0");
+    if postgres && only.as_deref().is_none_or(|o| o == "postgres") {
+        println!("== the same into PostgreSQL (a server started for the bench, fsync off) ==");
+        let server = postgres_server::PgServer::shared();
+        for (i, (what, kind)) in [("inference", Kind::Inference), ("tool", Kind::Tool)]
+            .into_iter()
+            .enumerate()
+        {
+            let store = Store::Postgres(server.create_db(&format!("throughput{i}")));
+            let r = run_into(&store, kind, n, false);
+            all_ok &= report(&format!("postgres {what}"), "postgres", n, &r);
+        }
     }
 
     if only.as_deref().is_some_and(|o| o != "shutdown") {
+        if !all_ok {
+            println!("SOME CHECK FAILED (see above)");
+        }
         return;
     }
     if only.is_none() {
