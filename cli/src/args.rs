@@ -16,8 +16,10 @@ use crate::error::Error;
 #[derive(Parser, Debug)]
 #[command(name = "llm-trace", version, about, long_about = None)]
 pub struct Cli {
-    /// The store [default: $TELEMETRY_SQLITE_DB_PATH, else $XDG_STATE_HOME/llm-telemetry/trace_store.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The store: a SQLite file, or a PostgreSQL database as postgres://user:pass@host:5432/db
+    /// (PG* variables fill in the rest) [default: $TELEMETRY_SQLITE_DB_PATH, else
+    /// $XDG_STATE_HOME/llm-telemetry/trace_store.db]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]

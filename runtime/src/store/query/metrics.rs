@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::types::Value as SqlValue;
+use super::super::backend::Param;
 
 use super::super::label_matcher::LabelMatcher;
 use super::super::types::{MetricPoint, MetricSeries};
@@ -58,6 +58,7 @@ impl TraceStore {
         granularity: Option<Duration>,
         label_matchers: &[LabelMatcher],
     ) -> Result<Vec<MetricSeries>, StoreError> {
+        self.sqlite_only("query_metrics")?;
         let step = match granularity {
             Some(g) => Step::Every(g),
             None => Step::Whole,
@@ -87,6 +88,7 @@ impl TraceStore {
         end: Option<SystemTime>,
         label_matchers: &[LabelMatcher],
     ) -> Result<Vec<MetricSeries>, StoreError> {
+        self.sqlite_only("query_metric_points")?;
         self.metric_series(metric, start, end, Step::Each, label_matchers)
     }
 
@@ -117,9 +119,9 @@ impl TraceStore {
                 "SELECT timestamp, value, attributes, count, unit FROM metrics \
                  WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp, id",
                 vec![
-                    SqlValue::Text(name.clone()),
-                    SqlValue::Text(start_text.clone()),
-                    SqlValue::Text(end_text.clone()),
+                    Param::Text(name.clone()),
+                    Param::Text(start_text.clone()),
+                    Param::Text(end_text.clone()),
                 ],
                 |r| {
                     Ok(MetricRow {
@@ -149,9 +151,9 @@ impl TraceStore {
         rows.extend(self.collect(
             &sql,
             vec![
-                SqlValue::Text(metric.to_owned()),
-                SqlValue::Text(start_text),
-                SqlValue::Text(end_text),
+                Param::Text(metric.to_owned()),
+                Param::Text(start_text),
+                Param::Text(end_text),
             ],
             |r| {
                 Ok(MetricRow {

@@ -1,7 +1,7 @@
 //! Text search over span names, attribute values and log messages
 //! ([`TraceStore::search`]).
 
-use rusqlite::types::Value as SqlValue;
+use super::super::backend::Param;
 
 use super::super::types::SearchHit;
 use super::super::{StoreError, TraceStore};
@@ -19,6 +19,7 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, StoreError> {
+        self.sqlite_only("search")?;
         let pattern = like_pattern(text);
         let sql = "SELECT * FROM ( \
               SELECT s.trace_id, s.span_id, s.name, 'name', s.name, s.start_time FROM spans s \
@@ -32,7 +33,7 @@ impl TraceStore {
                 FROM span_logs e JOIN spans s ON s.span_id = e.span_id \
                WHERE e.event_type = 'unstructured_log' AND e.message LIKE ?1 ESCAPE '\\' \
             ) ORDER BY 6 DESC LIMIT ?2";
-        self.collect(sql, vec![SqlValue::Text(pattern), sql_count(limit)], |r| {
+        self.collect(sql, vec![Param::Text(pattern), sql_count(limit)], |r| {
             Ok(SearchHit {
                 trace_id: r.get(0)?,
                 span_id: r.get(1)?,

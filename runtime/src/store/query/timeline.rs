@@ -10,13 +10,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use rusqlite::types::Value as SqlValue;
+use super::super::backend::{AnyText, Param};
 
 use super::super::types::{
     ModelBucket, SlowSpan, Timeline, TimelineBucket, TraceCost, TraceFacets,
 };
 use super::super::{StoreError, TraceStore};
-use super::rows::{sql_count, sql_text};
+use super::rows::sql_count;
 use crate::model::time::sqlite_timestamp;
 
 /// How many of the newest traces [`TraceStore::trace_facets`] reads the models of.
@@ -32,6 +32,7 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn trace_costs(&self, trace_ids: &[impl AsRef<str>]) -> Result<Vec<TraceCost>, StoreError> {
+        self.sqlite_only("trace_costs")?;
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -49,7 +50,7 @@ impl TraceStore {
                FROM spans s \
               WHERE s.trace_id IN (SELECT value FROM json_each(?1)) AND s.category = 'inference' \
               GROUP BY s.trace_id",
-            vec![SqlValue::Text(ids)],
+            vec![Param::Text(ids)],
             |r| {
                 let models: String = r.get(2)?;
                 let mut models: Vec<String> = serde_json::from_str::<Vec<Option<String>>>(&models)
@@ -62,7 +63,7 @@ impl TraceStore {
                     trace_id: r.get(0)?,
                     cost: r.get(1)?,
                     models,
-                    inference_calls: r.get::<_, i64>(3)? as u64,
+                    inference_calls: r.get::<i64>(3)? as u64,
                 })
             },
         )
@@ -78,9 +79,10 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn trace_facets(&self, since: Option<SystemTime>) -> Result<TraceFacets, StoreError> {
+        self.sqlite_only("trace_facets")?;
         let params = || {
             vec![
-                SqlValue::Text(since.map(sqlite_timestamp).unwrap_or_default()),
+                Param::Text(since.map(sqlite_timestamp).unwrap_or_default()),
                 sql_count(FACET_TRACES),
             ]
         };
@@ -117,9 +119,10 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn timeline(&self, since: SystemTime, bucket: Duration) -> Result<Timeline, StoreError> {
+        self.sqlite_only("timeline")?;
         let bucket_secs = bucket.as_secs().max(1);
-        let start = SqlValue::Text(sqlite_timestamp(since));
-        let width = SqlValue::Integer(bucket_secs.min(i64::MAX as u64) as i64);
+        let start = Param::Text(sqlite_timestamp(since));
+        let width = Param::Integer(bucket_secs.min(i64::MAX as u64) as i64);
         let at = |b: i64| {
             sqlite_timestamp(
                 since + Duration::from_secs(bucket_secs.saturating_mul(b.max(0) as u64)),
@@ -133,8 +136,8 @@ impl TraceStore {
             |r| {
                 Ok(TimelineBucket {
                     start: at(r.get(0)?),
-                    traces: r.get::<_, i64>(1)? as u64,
-                    error_traces: r.get::<_, i64>(2)? as u64,
+                    traces: r.get::<i64>(1)? as u64,
+                    error_traces: r.get::<i64>(2)? as u64,
                 })
             },
         )?;
@@ -151,10 +154,10 @@ impl TraceStore {
             |r| {
                 Ok(ModelBucket {
                     start: at(r.get(0)?),
-                    model: r.get::<_, Option<SqlValue>>(1)?.map(sql_text),
-                    calls: r.get::<_, i64>(2)? as u64,
-                    input_tokens: r.get::<_, f64>(3)? as u64,
-                    output_tokens: r.get::<_, f64>(4)? as u64,
+                    model: r.get::<AnyText>(1)?.0,
+                    calls: r.get::<i64>(2)? as u64,
+                    input_tokens: r.get::<f64>(3)? as u64,
+                    output_tokens: r.get::<f64>(4)? as u64,
                     cost: r.get(5)?,
                 })
             },
@@ -180,7 +183,8 @@ impl TraceStore {
         since: Option<SystemTime>,
         limit: usize,
     ) -> Result<Vec<SlowSpan>, StoreError> {
-        let since = SqlValue::Text(since.map(sqlite_timestamp).unwrap_or_default());
+        self.sqlite_only("slowest_spans")?;
+        let since = Param::Text(since.map(sqlite_timestamp).unwrap_or_default());
         self.collect(
             "SELECT s.trace_id, s.span_id, s.name, s.category, s.status, s.start_time, s.duration_ms \
                FROM traces t CROSS JOIN spans s ON s.trace_id = t.trace_id \
@@ -220,6 +224,7 @@ impl TraceStore {
         conversation_ids: &[impl AsRef<str>],
         since: Option<SystemTime>,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        self.sqlite_only("conversation_traces")?;
         if conversation_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -230,10 +235,10 @@ impl TraceStore {
                 .collect::<Vec<_>>(),
         )
         .to_string();
-        let mut params = vec![SqlValue::Text(ids)];
+        let mut params = vec![Param::Text(ids)];
         let (from, since) = match since {
             Some(since) => {
-                params.push(SqlValue::Text(sqlite_timestamp(since)));
+                params.push(Param::Text(sqlite_timestamp(since)));
                 (
                     "traces t CROSS JOIN spans s ON s.trace_id = t.trace_id AND t.end_time >= ?2",
                     "AND s.start_time >= ?2",
