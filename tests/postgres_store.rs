@@ -667,7 +667,8 @@ fn answer<T: serde::Serialize>(r: Result<T, StoreError>) -> Value {
 
 /// Every query method of the read API gives the same answer over a SQLite store and a
 /// PostgreSQL store that the same workload (the concurrency test's 200 agent turns and the
-/// example's conversations) was written to at once.
+/// example's conversations) was written to at once. (Metric series of the `metrics` table
+/// are compared to float rounding: each sink sums its own batches.)
 #[test]
 fn the_query_api_gives_the_same_answers_over_sqlite_and_postgres() {
     use llm_telemetry::store::{
@@ -930,6 +931,126 @@ fn the_query_api_gives_the_same_answers_over_sqlite_and_postgres() {
     ];
     for q in &sessions {
         same(&format!("sessions({q:?})"), &|s| answer(s.sessions(q)));
+    }
+    for text in [
+        "paris",
+        "WEATHER",
+        "12 * 7",
+        "local-rules",
+        "100%",
+        "a_b",
+        "nothing like it",
+    ] {
+        for limit in [5, 10_000] {
+            same(&format!("search({text:?}, {limit})"), &|s| {
+                answer(s.search(text, limit))
+            });
+        }
+    }
+    same("trace_costs(all)", &|s| {
+        let mut costs = s.trace_costs(&ids).unwrap();
+        costs.sort_by(|a, b| a.trace_id.cmp(&b.trace_id)); // in no particular order
+        answer(Ok(costs))
+    });
+    same("trace_costs([])", &|s| {
+        answer(s.trace_costs(&[] as &[&str]))
+    });
+    let conversations = ["session-paris", "session-atlantis", "session-3", "nope"];
+    for since in [None, Some(hour_ago), Some(now + Duration::from_secs(3600))] {
+        same(&format!("trace_facets({since:?})"), &|s| {
+            answer(s.trace_facets(since))
+        });
+        for limit in [3, 1000] {
+            same(&format!("slowest_spans({since:?}, {limit})"), &|s| {
+                answer(s.slowest_spans(since, limit))
+            });
+        }
+        same(&format!("conversation_traces({since:?})"), &|s| {
+            answer(s.conversation_traces(&conversations, since))
+        });
+    }
+    for bucket in [1, 7, 60, 3600] {
+        same(&format!("timeline({bucket} s)"), &|s| {
+            answer(s.timeline(hour_ago, Duration::from_secs(bucket)))
+        });
+    }
+    // llama-stack's token MetricEvents derive from the spans: the same points, one per event.
+    for metric in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+        same(&format!("query_metric_points({metric})"), &|s| {
+            answer(s.query_metric_points(metric, hour_ago, None, &[]))
+        });
+        same(&format!("query_metrics({metric}, 1 min)"), &|s| {
+            answer(s.query_metrics(metric, hour_ago, None, Some(Duration::from_secs(60)), &[]))
+        });
+    }
+    // The `metrics` rows are per batch and second, and the two sinks batch on their own: the
+    // same sums per series and bucket (to float rounding) and the same counts.
+    let rounded = |v: Value| -> Value {
+        let mut v = v;
+        for series in v.as_array_mut().unwrap() {
+            for p in series["values"].as_array_mut().unwrap() {
+                let x = p["value"].as_f64().unwrap();
+                p["value"] = Value::from(format!("{x:.9e}"));
+            }
+        }
+        v
+    };
+    let matchers = [llm_telemetry::store::LabelMatcher::new(
+        "model_id",
+        llm_telemetry::store::MatchOp::Regex,
+        "local.*",
+    )];
+    for metric in [
+        "llama_stack_tokens_total",
+        "llama_stack.prompt_tokens",
+        "gen_ai_client_token_usage",
+        "gen_ai_client_operation_duration_seconds",
+    ] {
+        for step in [None, Some(Duration::from_secs(3600))] {
+            same(&format!("query_metrics({metric}, {step:?})"), &|s| {
+                rounded(answer(s.query_metrics(metric, hour_ago, None, step, &[])))
+            });
+        }
+        same(
+            &format!("query_metrics({metric}, model_id=~local.*)"),
+            &|s| {
+                rounded(answer(
+                    s.query_metrics(metric, hour_ago, None, None, &matchers),
+                ))
+            },
+        );
+    }
+    // The answers compared are not empty ones.
+    let nonempty = |what: &str, v: Value| {
+        let empty = v.as_array().map(Vec::is_empty).unwrap_or(false);
+        assert!(!empty, "{what} answered nothing");
+    };
+    nonempty("search", answer(pg.search("paris", 10)));
+    nonempty("slowest_spans", answer(pg.slowest_spans(None, 3)));
+    nonempty(
+        "conversation_traces",
+        answer(pg.conversation_traces(&conversations, None)),
+    );
+    nonempty(
+        "timeline",
+        answer(pg.timeline(hour_ago, Duration::from_secs(60)))["models"].clone(),
+    );
+    nonempty(
+        "trace_facets",
+        answer(pg.trace_facets(None))["models"].clone(),
+    );
+    nonempty(
+        "token events",
+        answer(pg.query_metric_points("prompt_tokens", hour_ago, None, &[])),
+    );
+    for (metric, matchers) in [
+        ("llama_stack_tokens_total", &matchers[..]),
+        ("gen_ai_client_operation_duration_seconds", &[]),
+    ] {
+        nonempty(
+            metric,
+            answer(pg.query_metrics(metric, hour_ago, None, None, matchers)),
+        );
     }
     eprintln!("{compared} answers compared, all the same");
 }

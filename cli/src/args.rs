@@ -65,7 +65,8 @@ pub struct ServeArgs {
     /// Repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
-    /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store].
+    /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store;
+    /// a PostgreSQL store's: next to the default SQLite store].
     #[arg(long, value_name = "DIR")]
     pub datasets_dir: Option<PathBuf>,
     /// Receive OTLP/HTTP here: POST /v1/traces, /v1/metrics, /v1/logs, protobuf or JSON

@@ -26,15 +26,14 @@ pub fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
     // `--db postgres://...`: the commands that do not read PostgreSQL yet say so.
     if store::is_postgres_url(&db) {
         let name = match &cli.command {
-            Command::Search(_) => Some("search"),
             Command::Prune(_) => Some("prune"),
-            Command::Serve(_) => Some("serve"),
             _ => None,
         };
         if let Some(name) = name {
             return Err(Error::Unsupported(format!(
                 "`llm-trace {name}`: PostgreSQL is not yet supported for this command \
-                 (--db postgres://...); it works on a SQLite store"
+                 (--db postgres://...; TELEMETRY_POSTGRES_RETENTION prunes it); it works on a \
+                 SQLite store"
             )));
         }
     }

@@ -242,6 +242,25 @@ pub struct TraceStore {
     version: u32,
 }
 
+/// How messages name the store `db`: a path as it is, a PostgreSQL URL (or any text with a
+/// `password=`) with its password masked.
+///
+/// ```
+/// use llm_telemetry::store::display_db;
+///
+/// assert_eq!(display_db("postgres://app:s3cret@db/traces"), "postgres://app:****@db/traces");
+/// assert_eq!(display_db("/var/lib/traces.db"), "/var/lib/traces.db");
+/// ```
+pub fn display_db(db: impl AsRef<Path>) -> String {
+    let db = db.as_ref();
+    match db.to_str() {
+        Some(text) if is_postgres_url(db) || text.contains("password") => {
+            crate::config::postgres::mask_password(text)
+        }
+        _ => db.display().to_string(),
+    }
+}
+
 /// Whether `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
 /// than a file.
 ///

@@ -99,20 +99,6 @@ impl TraceStore {
         }
     }
 
-    /// [`StoreError::Unsupported`] on a PostgreSQL store, for the methods that read SQLite
-    /// only (so far).
-    pub(super) fn sqlite_only(&self, method: &str) -> Result<(), StoreError> {
-        match self.dialect() {
-            Dialect::Sqlite => Ok(()),
-            Dialect::Postgres => Err(StoreError::Unsupported {
-                what: format!(
-                    "TraceStore::{method} does not read a PostgreSQL store yet ({})",
-                    self.path.display()
-                ),
-            }),
-        }
-    }
-
     /// The SQL dialect of this store's database.
     pub(super) fn dialect(&self) -> Dialect {
         self.backend.dialect()
@@ -134,6 +120,29 @@ impl TraceStore {
             })
             .map_err(|e| self.err(e))?;
         Ok(out)
+    }
+}
+
+/// The spans a conversation query reads, aliased `s`, and the condition on them: every
+/// span; or, with `since`, the spans started since then of the traces that ended since
+/// then (the `traces` time index first). Pushes the parameter.
+pub(super) fn spans_since(
+    d: Dialect,
+    params: &mut Vec<Param>,
+    since: Option<std::time::SystemTime>,
+) -> (String, String) {
+    match since {
+        Some(since) => {
+            let p = d.push_time(params, crate::model::time::sqlite_timestamp(since));
+            (
+                format!(
+                    "traces t {} spans s ON s.trace_id = t.trace_id AND t.end_time >= {p}",
+                    d.fixed_join()
+                ),
+                format!("AND s.start_time >= {p}"),
+            )
+        }
+        None => ("spans s".to_string(), String::new()),
     }
 }
 

@@ -5,8 +5,7 @@
 use super::super::backend::{pg_time, AnyText, Dialect, Param};
 use super::super::types::{SessionQuery, SessionSummary};
 use super::super::{StoreError, TraceStore};
-use super::rows::{pg_num, sql_count};
-use crate::model::time::sqlite_timestamp;
+use super::rows::{pg_num, spans_since, sql_count};
 
 /// The spans of conversations (`sess`), from all spans or, with `--since`, from the traces
 /// that ended since then (a span started since then is in one): `{from}` and `{since}`.
@@ -173,19 +172,7 @@ impl TraceStore {
     pub fn sessions(&self, q: &SessionQuery) -> Result<Vec<SessionSummary>, StoreError> {
         let d = self.dialect();
         let mut params = Vec::new();
-        let (from, since) = match q.since {
-            Some(since) => {
-                let p = d.push_time(&mut params, sqlite_timestamp(since));
-                (
-                    format!(
-                        "traces t {} spans s ON s.trace_id = t.trace_id AND t.end_time >= {p}",
-                        d.fixed_join()
-                    ),
-                    format!("AND s.start_time >= {p}"),
-                )
-            }
-            None => ("spans s".to_string(), String::new()),
-        };
+        let (from, since) = spans_since(d, &mut params, q.since);
         let user = match &q.user {
             Some(user) => {
                 let p = d.push(&mut params, Param::Text(user.clone()));
