@@ -1054,3 +1054,58 @@ fn the_query_api_gives_the_same_answers_over_sqlite_and_postgres() {
     }
     eprintln!("{compared} answers compared, all the same");
 }
+
+/// Opening a PostgreSQL database that is not a store this build reads fails with one clear
+/// error: no tables yet, a newer schema, an unreachable server; the password masked.
+#[test]
+fn opening_a_postgres_store_that_cannot_be_read_fails_clearly() {
+    use llm_telemetry::store::TraceStore;
+
+    let server = PgServer::shared();
+    let url = server.create_db("not_a_store");
+    let err = TraceStore::open(&url).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no llm-telemetry tables") && text.contains("postgres://postgres:****@"),
+        "{text}"
+    );
+    assert!(!text.contains(pg::PASSWORD), "{text}");
+
+    // A writer creates the schema; a newer one than this build reads is refused.
+    let config = postgres_config(&url);
+    drop(config.init_local().expect("the postgres sink starts"));
+    assert_eq!(TraceStore::connect(&url).unwrap().schema_version(), 1);
+    server
+        .client("not_a_store")
+        .batch_execute("UPDATE store_meta SET value = '7' WHERE key = 'schema_version'")
+        .unwrap();
+    let err = TraceStore::connect(&url).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerVersion {
+                found: 7,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Nothing listens: one line naming the masked URL.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let err = TraceStore::open(format!(
+        "postgres://app:hunter2@127.0.0.1:{port}/traces?sslmode=disable&connect_timeout=2"
+    ))
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Postgres { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("postgres://app:****@127.0.0.1") && !text.contains("hunter2"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+}

@@ -3,7 +3,8 @@
 //! reads PostgreSQL prints the same over both; `prune` says, in one line, that it does
 //! not work on PostgreSQL yet; a wrong password fails in one line with the password masked.
 //! `llm-trace serve` over both answers every read route the same, and writes what
-//! `log_event` and the OTLP receiver get into the PostgreSQL store.
+//! `log_event` and the OTLP receiver get into the PostgreSQL store. (`PgServer` is the
+//! root package's `tests/support/postgres.rs`.)
 
 mod support {
     pub mod example;
@@ -314,6 +315,52 @@ fn serve_answers_the_same_over_sqlite_and_postgres_and_writes_into_postgres() {
         .unwrap()
         .get(0);
     assert_eq!(logs, 1);
+
+    // A span received over OTLP/HTTP (JSON, as curl sends it) goes into PostgreSQL too.
+    let otlp = json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "curl"}}]},
+        "scopeSpans": [{"scope": {"name": "by-hand"}, "spans": [{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "name": "chat gpt-4o", "kind": 3,
+            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000250000000",
+            "attributes": [
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "9"}}
+            ],
+            "status": {"code": 1}
+        }]}]
+    }]});
+    let receiver = format!("{}/v1/traces", on_pg.otlp_http.as_deref().unwrap());
+    let r = reqwest::blocking::Client::new()
+        .post(receiver)
+        .header("content-type", "application/json")
+        .body(otlp.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let span = loop {
+        let (status, body) = request(
+            &on_pg,
+            "GET",
+            "/v1/telemetry/traces/5b8efff798038103d269b633813fc60c/spans/eee19b7ec3c1b174",
+            None,
+        );
+        if status == 200 || std::time::Instant::now() > deadline {
+            break body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(span["name"], "chat gpt-4o", "{span}");
+    let model: String = db
+        .query_one(
+            "SELECT attributes->>'gen_ai.request.model' FROM spans WHERE span_id = $1",
+            &[&"eee19b7ec3c1b174"],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(model, "gpt-4o");
     on_sqlite.stop();
     on_pg.stop();
 }
