@@ -364,3 +364,44 @@ fn serve_answers_the_same_over_sqlite_and_postgres_and_writes_into_postgres() {
     on_sqlite.stop();
     on_pg.stop();
 }
+
+/// A PostgreSQL server that restarts under `serve` costs at most a failed request or two:
+/// a handle whose connection is gone is not kept for the next request.
+#[test]
+fn serve_reconnects_after_the_postgres_server_restarts() {
+    let server = pg::PgServer::start();
+    let url = server.create_db("cli_restart");
+    // The schema, as the first writer creates it.
+    let writer = llm_telemetry::TelemetryConfig::builder()
+        .sinks([llm_telemetry::SinkKind::Postgres])
+        .postgres_url(&url)
+        .build()
+        .init_local()
+        .expect("the postgres sink starts");
+    drop(writer);
+    let serve = Server::start(Path::new(&url), &["--no-otlp"]);
+    assert_eq!(request(&serve, "GET", "/api/traces", None).0, 200);
+    server.stop();
+    server.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut failed = 0;
+    loop {
+        let (status, body) = request(&serve, "GET", "/api/traces", None);
+        if status == 200 {
+            break;
+        }
+        failed += 1;
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {status} after the restart: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(failed <= 2, "{failed} failed requests after the restart");
+    // Reads keep working.
+    for _ in 0..5 {
+        assert_eq!(request(&serve, "GET", "/api/traces", None).0, 200);
+    }
+    serve.stop();
+    server.stop();
+}

@@ -39,6 +39,17 @@ impl PgClient {
 }
 
 #[cfg(feature = "postgres")]
+impl PgClient {
+    /// The connection is gone (the server closed it, or a query found it broken).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0
+            .borrow()
+            .as_ref()
+            .is_none_or(postgres::Client::is_closed)
+    }
+}
+
+#[cfg(feature = "postgres")]
 impl Drop for PgClient {
     fn drop(&mut self) {
         if let Some(client) = self.0.get_mut().take() {

@@ -397,6 +397,23 @@ impl TraceStore {
         self.backend.dialect() == backend::Dialect::Postgres
     }
 
+    /// Whether this handle lost its connection to a PostgreSQL store (a server restart, a
+    /// network failure): every query on it fails, so drop it and open a new one. A SQLite
+    /// store's handle never is.
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// assert!(!store.is_closed());
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(client) => client.is_closed(),
+        }
+    }
+
     /// The file this store reads (a PostgreSQL store: its connection string, the password
     /// masked).
     ///

@@ -142,7 +142,12 @@ impl AppState {
         }
     }
 
+    /// Keep `store` for the next request, unless it lost its connection (a PostgreSQL
+    /// server that restarted): then the next request opens a new one.
     fn give_back(&self, store: TraceStore) {
+        if store.is_closed() {
+            return;
+        }
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(store);
