@@ -2,7 +2,8 @@
 //! pg_ctl on a free loopback port): the example agent's turns written to SQLite and
 //! PostgreSQL at once give the same rows; three processes writing one database at once lose
 //! nothing; a server stopped for 5 s and started again loses no span and stores none twice;
-//! retention deletes what is old; a bad URL or bad credentials fail `init()` in one line.
+//! retention deletes what is old; a bad URL or bad credentials fail `init()` in one line;
+//! the query API (`TraceStore`) gives the same answers over both stores.
 
 #[path = "../examples/agent/agent.rs"]
 mod agent;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use agent::Agent;
 use common::TempStore;
+use llm_telemetry::store::StoreError;
 use llm_telemetry::{SinkKind, TelemetryConfig, TelemetryGuard};
 use pg::PgServer;
 use serde_json::Value;
@@ -172,10 +174,10 @@ fn same_value(s: &Option<Value>, p: &Option<Value>) -> bool {
     }
 }
 
-#[test]
-fn the_agent_turns_give_the_same_rows_in_sqlite_and_postgres() {
-    let server = PgServer::shared();
-    let url = server.create_db("parity");
+/// A SQLite store and a new PostgreSQL database `db`, and a subscriber whose `sqlite` and
+/// `postgres` sinks write every span to both at once.
+fn both_stores(server: &PgServer, db: &str) -> (TempStore, String, Dispatch, TelemetryGuard) {
+    let url = server.create_db(db);
     let store = TempStore::new();
     let config = TelemetryConfig::builder()
         .sinks([SinkKind::Sqlite, SinkKind::Postgres])
@@ -185,6 +187,13 @@ fn the_agent_turns_give_the_same_rows_in_sqlite_and_postgres() {
         .capture_content(true)
         .build();
     let (dispatch, guard) = dispatch_for(&config);
+    (store, url, dispatch, guard)
+}
+
+#[test]
+fn the_agent_turns_give_the_same_rows_in_sqlite_and_postgres() {
+    let server = PgServer::shared();
+    let (store, _url, dispatch, guard) = both_stores(server, "parity");
     run_turns(&dispatch, 0, TURNS);
     // A log outside any span, and one inside, as the agent's own would be.
     tracing::dispatcher::with_default(&dispatch, || {
@@ -631,4 +640,489 @@ fn tls_require_encrypts_and_verify_full_checks_the_certificate() {
         "{err}"
     );
     drop(url);
+}
+
+/// The example's conversations (two users, a failing tool call, a guardrail), one turn
+/// after the other.
+fn run_example_sessions(dispatch: &Dispatch) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for (session, user, inputs) in agent::SESSIONS {
+            let agent = Agent::new("weather-assistant", "local-rules-1").for_user(user);
+            for input in inputs {
+                let _ = agent
+                    .turn(session, input)
+                    .with_subscriber(dispatch.clone())
+                    .await;
+            }
+        }
+    });
+}
+
+/// What a query answered, comparable across the two stores: the value as JSON, or the
+/// kind of error (and its text when it names no store).
+fn answer<T: serde::Serialize>(r: Result<T, StoreError>) -> Value {
+    match r {
+        Ok(v) => serde_json::to_value(v).unwrap(),
+        Err(e) => {
+            let debug = format!("{e:?}");
+            let kind = debug.split([' ', '{', '(']).next().unwrap_or_default();
+            match e {
+                StoreError::Sqlite { .. } | StoreError::Postgres { .. } => {
+                    panic!("the store failed: {e}")
+                }
+                StoreError::Unsupported { .. } => panic!("{e}"),
+                StoreError::AmbiguousTraceId { .. } => serde_json::json!({ "error": kind }),
+                _ => serde_json::json!({ "error": kind, "text": e.to_string() }),
+            }
+        }
+    }
+}
+
+/// Every query method of the read API gives the same answer over a SQLite store and a
+/// PostgreSQL store that the same workload (the concurrency test's 200 agent turns and the
+/// example's conversations) was written to at once. (Metric series of the `metrics` table
+/// are compared to float rounding: each sink sums its own batches.)
+#[test]
+fn the_query_api_gives_the_same_answers_over_sqlite_and_postgres() {
+    use llm_telemetry::store::{
+        AttributeFilter, FilterOp, SessionQuery, TraceColumn, TraceOrder, TraceQuery,
+        TraceStatusFilter, TraceStore,
+    };
+
+    let (temp, url, dispatch, guard) = both_stores(PgServer::shared(), "read_parity");
+    run_turns(&dispatch, 0, TURNS);
+    run_example_sessions(&dispatch);
+    guard.flush();
+    assert_all_stored(&guard);
+    drop(guard);
+
+    let sqlite = TraceStore::open(&temp.path).unwrap();
+    let pg = TraceStore::open(&url).unwrap();
+    assert!(pg.is_postgres() && !sqlite.is_postgres());
+    assert!(!pg.path().display().to_string().contains("secret"));
+    assert_eq!(pg.schema_version(), 1);
+    assert!(pg.created_at().unwrap().is_some());
+    let mut compared = 0usize;
+    let mut same = |what: &str, f: &dyn Fn(&TraceStore) -> Value| {
+        let (a, b) = (f(&sqlite), f(&pg));
+        assert!(
+            a == b,
+            "{what}: SQLite and PostgreSQL differ\nSQLite:     {a}\nPostgreSQL: {b}"
+        );
+        compared += 1;
+        a
+    };
+
+    let now = std::time::SystemTime::now();
+    let hour_ago = now - Duration::from_secs(3600);
+    let all = TraceQuery {
+        limit: 100_000,
+        order: TraceOrder::Oldest,
+        ..TraceQuery::default()
+    };
+    let listed = same("list_traces(all)", &|s| answer(s.list_traces(&all)));
+    let ids: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trace_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), TURNS + 6, "a trace per turn");
+
+    let filters = [
+        vec![AttributeFilter::eq("gen_ai.request.model", "local-rules-1")],
+        vec![AttributeFilter::new(
+            "gen_ai.usage.input_tokens",
+            FilterOp::Gt,
+            20,
+        )],
+        vec![AttributeFilter::new(
+            "gen_ai.usage.input_tokens",
+            FilterOp::Lt,
+            20.5,
+        )],
+        vec![AttributeFilter::new(
+            "gen_ai.usage.output_tokens",
+            FilterOp::Ne,
+            3,
+        )],
+        vec![AttributeFilter::eq("name", "execute_tool calculator")],
+        vec![AttributeFilter::new("name", FilterOp::Gt, "execute_tool")],
+        vec![AttributeFilter::eq("status", "error")],
+        vec![AttributeFilter::new("duration_ms", FilterOp::Gt, 0.05)],
+        vec![AttributeFilter::new("duration_ms", FilterOp::Lt, "abc")],
+        vec![AttributeFilter::eq("gen_ai.conversation.id", "session-7")],
+        vec![AttributeFilter::eq("user.id", "alice")],
+        // Across types: a number is less than any text, as SQLite orders them.
+        vec![AttributeFilter::new(
+            "gen_ai.usage.input_tokens",
+            FilterOp::Lt,
+            "abc",
+        )],
+        vec![AttributeFilter::new(
+            "gen_ai.request.model",
+            FilterOp::Gt,
+            5,
+        )],
+        vec![AttributeFilter::eq("no.such.attribute", true)],
+        vec![
+            AttributeFilter::eq("gen_ai.operation.name", "chat"),
+            AttributeFilter::new("gen_ai.usage.output_tokens", FilterOp::Gt, 1),
+        ],
+    ];
+    let orders = [
+        TraceOrder::Newest,
+        TraceOrder::Oldest,
+        TraceOrder::Longest,
+        TraceOrder::Shortest,
+        TraceOrder::By {
+            column: TraceColumn::ServiceName,
+            descending: true,
+        },
+        TraceOrder::By {
+            column: TraceColumn::RootSpanId,
+            descending: false,
+        },
+    ];
+    for order in orders {
+        for (limit, offset) in [(10, 0), (25, 30), (1000, 0)] {
+            same(
+                &format!("query_traces([], {limit}, {offset}, {order:?})"),
+                &|s| answer(s.query_traces(&[], limit, offset, order)),
+            );
+        }
+    }
+    for f in &filters {
+        same(&format!("query_traces({f:?})"), &|s| {
+            answer(s.query_traces(f, 1000, 0, TraceOrder::Newest))
+        });
+        same(&format!("query_spans({f:?})"), &|s| {
+            answer(s.query_spans(f, None, None))
+        });
+        same(&format!("export_spans({f:?})"), &|s| {
+            answer(s.export_spans(
+                f,
+                Some(&["gen_ai.request.model", "gen_ai.usage.input_tokens"]),
+            ))
+        });
+    }
+    let queries = [
+        TraceQuery {
+            status: Some(TraceStatusFilter::Error),
+            ..all.clone()
+        },
+        TraceQuery {
+            status: Some(TraceStatusFilter::Ok),
+            ..all.clone()
+        },
+        TraceQuery {
+            status: Some(TraceStatusFilter::Open),
+            ..all.clone()
+        },
+        TraceQuery {
+            session: Some("session-paris".into()),
+            ..all.clone()
+        },
+        TraceQuery {
+            user: Some("bob".into()),
+            ..all.clone()
+        },
+        TraceQuery {
+            service: Some("llm-telemetry-tests".into()),
+            since: Some(hour_ago),
+            until: Some(now + Duration::from_secs(60)),
+            limit: 7,
+            offset: 3,
+            ..TraceQuery::default()
+        },
+        TraceQuery {
+            since: Some(now + Duration::from_secs(3600)),
+            ..all.clone()
+        },
+        TraceQuery {
+            text: Some("PARIS".into()),
+            ..all.clone()
+        },
+        TraceQuery {
+            text: Some("12 * 7".into()),
+            ..all.clone()
+        },
+        TraceQuery {
+            text: Some("100%".into()),
+            ..all.clone()
+        },
+        TraceQuery {
+            order: TraceOrder::By {
+                column: TraceColumn::ServiceName,
+                descending: false,
+            },
+            then_by: vec![TraceOrder::Longest],
+            ..all.clone()
+        },
+    ];
+    for q in &queries {
+        same(&format!("list_traces({q:?})"), &|s| {
+            answer(s.list_traces(q))
+        });
+    }
+
+    for id in &ids {
+        same(&format!("get_trace({id})"), &|s| answer(s.get_trace(id)));
+        same(&format!("get_trace_events({id})"), &|s| {
+            answer(s.get_trace_events(id))
+        });
+        same(&format!("resolve_trace_id(…{})", &id[24..]), &|s| {
+            answer(s.resolve_trace_id(&format!("…{}", &id[24..])))
+        });
+        let spans = same(&format!("get_trace_spans({id})"), &|s| {
+            answer(s.get_trace_spans(id))
+        });
+        for span in spans.as_array().unwrap() {
+            let span_id = span["span_id"].as_str().unwrap();
+            same(&format!("get_span({span_id})"), &|s| {
+                answer(s.get_span(id, span_id))
+            });
+            same(&format!("get_span_tree({span_id})"), &|s| {
+                answer(s.get_span_tree(span_id, None, None))
+            });
+            same(&format!("get_span_tree({span_id}, model, 1)"), &|s| {
+                answer(s.get_span_tree(span_id, Some(&["gen_ai.request.model"]), Some(1)))
+            });
+        }
+    }
+    for short in ["0000", "ffffffff", &ids[0][..6], &ids[0][..20], "not-hex"] {
+        same(&format!("resolve_trace_id({short})"), &|s| {
+            answer(s.resolve_trace_id(short))
+        });
+    }
+    same("get_trace(unknown)", &|s| {
+        answer(s.get_trace("00000000000000000000000000000000"))
+    });
+    same("get_span_tree(unknown)", &|s| {
+        answer(s.get_span_tree("0000000000000000", None, None))
+    });
+    same("query_spans(attributes, depth 1)", &|s| {
+        answer(s.query_spans(
+            &[AttributeFilter::eq(
+                "gen_ai.agent.name",
+                "weather-assistant",
+            )],
+            Some(&["gen_ai.request.model", "gen_ai.usage.output_tokens"]),
+            Some(1),
+        ))
+    });
+
+    for since in [None, Some(hour_ago), Some(now + Duration::from_secs(3600))] {
+        same(&format!("stats({since:?})"), &|s| {
+            let mut stats = s.stats(since);
+            if let Ok(stats) = &mut stats {
+                assert!(stats.size_bytes > 0);
+                stats.size_bytes = 0; // a file's size against a database's
+            }
+            answer(stats)
+        });
+    }
+    let sessions = [
+        SessionQuery::default(),
+        SessionQuery {
+            limit: 5,
+            ..SessionQuery::default()
+        },
+        SessionQuery {
+            user: Some("alice".into()),
+            ..SessionQuery::default()
+        },
+        SessionQuery {
+            user: Some("nobody".into()),
+            ..SessionQuery::default()
+        },
+        SessionQuery {
+            since: Some(hour_ago),
+            limit: 1000,
+            ..SessionQuery::default()
+        },
+    ];
+    for q in &sessions {
+        same(&format!("sessions({q:?})"), &|s| answer(s.sessions(q)));
+    }
+    for text in [
+        "paris",
+        "WEATHER",
+        "12 * 7",
+        "local-rules",
+        "100%",
+        "a_b",
+        "nothing like it",
+    ] {
+        for limit in [5, 10_000] {
+            same(&format!("search({text:?}, {limit})"), &|s| {
+                answer(s.search(text, limit))
+            });
+        }
+    }
+    same("trace_costs(all)", &|s| {
+        let mut costs = s.trace_costs(&ids).unwrap();
+        costs.sort_by(|a, b| a.trace_id.cmp(&b.trace_id)); // in no particular order
+        answer(Ok(costs))
+    });
+    same("trace_costs([])", &|s| {
+        answer(s.trace_costs(&[] as &[&str]))
+    });
+    let conversations = ["session-paris", "session-atlantis", "session-3", "nope"];
+    for since in [None, Some(hour_ago), Some(now + Duration::from_secs(3600))] {
+        same(&format!("trace_facets({since:?})"), &|s| {
+            answer(s.trace_facets(since))
+        });
+        for limit in [3, 1000] {
+            same(&format!("slowest_spans({since:?}, {limit})"), &|s| {
+                answer(s.slowest_spans(since, limit))
+            });
+        }
+        same(&format!("conversation_traces({since:?})"), &|s| {
+            answer(s.conversation_traces(&conversations, since))
+        });
+    }
+    for bucket in [1, 7, 60, 3600] {
+        same(&format!("timeline({bucket} s)"), &|s| {
+            answer(s.timeline(hour_ago, Duration::from_secs(bucket)))
+        });
+    }
+    // llama-stack's token MetricEvents derive from the spans: the same points, one per event.
+    for metric in ["prompt_tokens", "completion_tokens", "total_tokens"] {
+        same(&format!("query_metric_points({metric})"), &|s| {
+            answer(s.query_metric_points(metric, hour_ago, None, &[]))
+        });
+        same(&format!("query_metrics({metric}, 1 min)"), &|s| {
+            answer(s.query_metrics(metric, hour_ago, None, Some(Duration::from_secs(60)), &[]))
+        });
+    }
+    // The `metrics` rows are per batch and second, and the two sinks batch on their own: the
+    // same sums per series and bucket (to float rounding) and the same counts.
+    let rounded = |v: Value| -> Value {
+        let mut v = v;
+        for series in v.as_array_mut().unwrap() {
+            for p in series["values"].as_array_mut().unwrap() {
+                let x = p["value"].as_f64().unwrap();
+                p["value"] = Value::from(format!("{x:.9e}"));
+            }
+        }
+        v
+    };
+    let matchers = [llm_telemetry::store::LabelMatcher::new(
+        "model_id",
+        llm_telemetry::store::MatchOp::Regex,
+        "local.*",
+    )];
+    for metric in [
+        "llama_stack_tokens_total",
+        "llama_stack.prompt_tokens",
+        "gen_ai_client_token_usage",
+        "gen_ai_client_operation_duration_seconds",
+    ] {
+        for step in [None, Some(Duration::from_secs(3600))] {
+            same(&format!("query_metrics({metric}, {step:?})"), &|s| {
+                rounded(answer(s.query_metrics(metric, hour_ago, None, step, &[])))
+            });
+        }
+        same(
+            &format!("query_metrics({metric}, model_id=~local.*)"),
+            &|s| {
+                rounded(answer(
+                    s.query_metrics(metric, hour_ago, None, None, &matchers),
+                ))
+            },
+        );
+    }
+    // The answers compared are not empty ones.
+    let nonempty = |what: &str, v: Value| {
+        let empty = v.as_array().map(Vec::is_empty).unwrap_or(false);
+        assert!(!empty, "{what} answered nothing");
+    };
+    nonempty("search", answer(pg.search("paris", 10)));
+    nonempty("slowest_spans", answer(pg.slowest_spans(None, 3)));
+    nonempty(
+        "conversation_traces",
+        answer(pg.conversation_traces(&conversations, None)),
+    );
+    nonempty(
+        "timeline",
+        answer(pg.timeline(hour_ago, Duration::from_secs(60)))["models"].clone(),
+    );
+    nonempty(
+        "trace_facets",
+        answer(pg.trace_facets(None))["models"].clone(),
+    );
+    nonempty(
+        "token events",
+        answer(pg.query_metric_points("prompt_tokens", hour_ago, None, &[])),
+    );
+    for (metric, matchers) in [
+        ("llama_stack_tokens_total", &matchers[..]),
+        ("gen_ai_client_operation_duration_seconds", &[]),
+    ] {
+        nonempty(
+            metric,
+            answer(pg.query_metrics(metric, hour_ago, None, None, matchers)),
+        );
+    }
+    eprintln!("{compared} answers compared, all the same");
+}
+
+/// Opening a PostgreSQL database that is not a store this build reads fails with one clear
+/// error: no tables yet, a newer schema, an unreachable server; the password masked.
+#[test]
+fn opening_a_postgres_store_that_cannot_be_read_fails_clearly() {
+    use llm_telemetry::store::TraceStore;
+
+    let server = PgServer::shared();
+    let url = server.create_db("not_a_store");
+    let err = TraceStore::open(&url).unwrap_err();
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("no llm-telemetry tables") && text.contains("postgres://postgres:****@"),
+        "{text}"
+    );
+    assert!(!text.contains(pg::PASSWORD), "{text}");
+
+    // A writer creates the schema; a newer one than this build reads is refused.
+    let config = postgres_config(&url);
+    drop(config.init_local().expect("the postgres sink starts"));
+    assert_eq!(TraceStore::connect(&url).unwrap().schema_version(), 1);
+    server
+        .client("not_a_store")
+        .batch_execute("UPDATE store_meta SET value = '7' WHERE key = 'schema_version'")
+        .unwrap();
+    let err = TraceStore::connect(&url).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NewerVersion {
+                found: 7,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Nothing listens: one line naming the masked URL.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let err = TraceStore::open(format!(
+        "postgres://app:hunter2@127.0.0.1:{port}/traces?sslmode=disable&connect_timeout=2"
+    ))
+    .unwrap_err();
+    assert!(matches!(err, StoreError::Postgres { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("postgres://app:****@127.0.0.1") && !text.contains("hunter2"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
 }

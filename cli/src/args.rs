@@ -16,8 +16,10 @@ use crate::error::Error;
 #[derive(Parser, Debug)]
 #[command(name = "llm-trace", version, about, long_about = None)]
 pub struct Cli {
-    /// The store [default: $TELEMETRY_SQLITE_DB_PATH, else $XDG_STATE_HOME/llm-telemetry/trace_store.db]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// The store: a SQLite file, or a PostgreSQL database as postgres://user:pass@host:5432/db
+    /// (PG* variables fill in the rest) [default: $TELEMETRY_SQLITE_DB_PATH, else
+    /// $XDG_STATE_HOME/llm-telemetry/trace_store.db]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -63,7 +65,8 @@ pub struct ServeArgs {
     /// Repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
-    /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store].
+    /// Where save_spans_to_dataset writes DATASET_ID.jsonl [default: datasets/ next to the store;
+    /// a PostgreSQL store's: next to the default SQLite store].
     #[arg(long, value_name = "DIR")]
     pub datasets_dir: Option<PathBuf>,
     /// Receive OTLP/HTTP here: POST /v1/traces, /v1/metrics, /v1/logs, protobuf or JSON

@@ -11,7 +11,8 @@
 //! llm-trace export --format jsonl > spans.jsonl
 //! ```
 //!
-//! The store is `--db PATH`, else `TELEMETRY_SQLITE_DB_PATH`, else the runtime's default
+//! The store is `--db PATH` (or `--db postgres://...`, the `postgres` sink's database),
+//! else `TELEMETRY_SQLITE_DB_PATH`, else the runtime's default
 //! (`$XDG_STATE_HOME/llm-telemetry/trace_store.db`). Every command takes `--json`.
 //!
 //! This file parses the command line, runs the command and turns the outcome into the

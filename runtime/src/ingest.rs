@@ -114,6 +114,10 @@ impl StoreIngest {
     /// default is `TELEMETRY_QUEUE_CAPACITY`'s, 131072): the most that waits for SQLite
     /// before a batch is refused as [`IngestError::Busy`].
     ///
+    /// A `postgres://` or `postgresql://` URL instead of a path writes the PostgreSQL store
+    /// through the `postgres` sink (feature `postgres`; without it, a [`ConfigError`] that
+    /// names the feature), creating or migrating its schema.
+    ///
     /// ```
     /// # let dir = tempfile::tempdir().unwrap();
     /// let ingest = llm_telemetry::ingest::StoreIngest::open_with_queue(dir.path().join("t.db"), "svc", 4096)?;
@@ -124,12 +128,18 @@ impl StoreIngest {
         service_name: &str,
         capacity: usize,
     ) -> Result<StoreIngest, ConfigError> {
-        let config = TelemetryConfig::builder()
-            .sinks([SinkKind::Sqlite])
-            .sqlite_db_path(path.as_ref())
+        let path = path.as_ref();
+        let builder = TelemetryConfig::builder()
             .service_name(service_name)
-            .queue_capacity(capacity.max(1))
-            .build();
+            .queue_capacity(capacity.max(1));
+        // A `postgres://` URL: the PostgreSQL store, through the `postgres` sink.
+        let config = match path.to_str() {
+            Some(url) if crate::store::is_postgres_url(path) => {
+                builder.sinks([SinkKind::Postgres]).postgres_url(url)
+            }
+            _ => builder.sinks([SinkKind::Sqlite]).sqlite_db_path(path),
+        }
+        .build();
         let sinks = crate::sinks::start(&config)?.sinks;
         Ok(StoreIngest::with_pipeline(
             Pipeline::new(sinks),

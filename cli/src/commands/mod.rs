@@ -23,12 +23,26 @@ use crate::ui::Ui;
 pub fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
     let db = cli.db.unwrap_or_else(store::default_db_path);
     let open = || TraceStore::open(&db);
+    // `--db postgres://...`: the commands that do not read PostgreSQL yet say so.
+    if store::is_postgres_url(&db) {
+        let name = match &cli.command {
+            Command::Prune(_) => Some("prune"),
+            _ => None,
+        };
+        if let Some(name) = name {
+            return Err(Error::Unsupported(format!(
+                "`llm-trace {name}`: PostgreSQL is not yet supported for this command \
+                 (--db postgres://...; TELEMETRY_POSTGRES_RETENTION prunes it); it works on a \
+                 SQLite store"
+            )));
+        }
+    }
     match cli.command {
         Command::List(args) => list::run(&open()?, args, ui),
         Command::Sessions(args) => sessions::run(&open()?, args, ui),
         Command::Show(args) => show::run(&open()?, args, ui),
         Command::Search(args) => search::run(&open()?, args, ui),
-        Command::Stats(args) => stats::run(&open()?, &db, args, ui),
+        Command::Stats(args) => stats::run(&open()?, args, ui),
         Command::Prune(args) => prune::run(&db, args, ui),
         Command::Export(args) => export::run(&open()?, args, ui),
         Command::Serve(args) => serve::run(&db, args, ui),

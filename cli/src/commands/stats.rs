@@ -2,7 +2,6 @@
 //! and cost by model, latency by span name, size.
 
 use std::io::Write;
-use std::path::Path;
 
 use llm_telemetry::store::TraceStore;
 
@@ -42,13 +41,9 @@ const LATENCY: Table<4> = Table([
     ("P95", Right(12)),
 ]);
 
-/// `db` is the store's path, which the text output names.
-pub fn run<W: Write>(
-    store: &TraceStore,
-    db: &Path,
-    args: StatsArgs,
-    ui: &mut Ui<W>,
-) -> Result<(), Error> {
+/// The text output names the store: its path (a PostgreSQL store: its URL, the password
+/// masked).
+pub fn run<W: Write>(store: &TraceStore, args: StatsArgs, ui: &mut Ui<W>) -> Result<(), Error> {
     let stats = store.stats(args::ago(args.since))?;
     if ui.json {
         return ui.write_json(&stats);
@@ -56,7 +51,7 @@ pub fn run<W: Write>(
     writeln!(
         ui.out,
         "Store       {} ({})",
-        db.display(),
+        store.path().display(),
         bytes(stats.size_bytes)
     )?;
     writeln!(ui.out, "Traces      {}", stats.traces)?;

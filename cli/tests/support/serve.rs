@@ -46,7 +46,13 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &Path, extra: &[&str]) -> Server {
-        let stderr_path = db.with_extension(format!("serve-{}.stderr", std::process::id()));
+        // Beside the store file (a PostgreSQL store's: in the target's tmp dir).
+        let beside = if llm_telemetry::store::is_postgres_url(db) {
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("postgres-store")
+        } else {
+            db.to_path_buf()
+        };
+        let stderr_path = beside.with_extension(format!("serve-{}.stderr", std::process::id()));
         let stderr_path = unique(stderr_path);
         let stderr = std::fs::File::create(&stderr_path).expect("server stderr file");
         let mut cmd = Command::new("sh");
@@ -115,8 +121,8 @@ impl Server {
             .unwrap_or_else(|| panic!("ready line not in the documented form: {line}"));
         assert_eq!(
             store,
-            format!("{})", db.display()),
-            "ready line names the store: {line}"
+            format!("{})", llm_telemetry::store::display_db(db)),
+            "ready line names the store (a PostgreSQL URL's password masked): {line}"
         );
         let port: u16 = addr
             .strip_prefix("127.0.0.1:")

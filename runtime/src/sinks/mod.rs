@@ -9,7 +9,7 @@ mod console;
 #[cfg(feature = "otlp")]
 pub(crate) mod otlp;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 #[cfg(feature = "sqlite")]

@@ -2,16 +2,19 @@
 //! and the SQL conditions they become.
 //!
 //! No SQL is ever built from user text: keys are validated against a fixed character set
-//! and passed to `json_extract` as a bound JSON path, column names come from a fixed list,
-//! and values are always bound parameters.
+//! and passed to `json_extract` (SQLite) or `->` (PostgreSQL) as a bound parameter, column
+//! names come from a fixed list, and values are always bound parameters.
+//!
+//! PostgreSQL's spelling compares as SQLite does: numbers (and booleans, as 1 and 0)
+//! numerically, text bytewise, and across the two a number is less than any text.
 
 use std::fmt;
 use std::str::FromStr;
 
-use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::backend::{Dialect, Param};
 use super::StoreError;
 use crate::model::named_enum::named_enum;
 
@@ -149,36 +152,111 @@ impl AttributeFilter {
         }
     }
 
-    /// The SQL condition on spans aliased `alias`, pushing its parameters.
+    /// The SQL condition on spans aliased `alias` in `dialect`, pushing its parameters.
     pub(crate) fn to_sql(
         &self,
+        dialect: Dialect,
         alias: &str,
-        params: &mut Vec<SqlValue>,
+        params: &mut Vec<Param>,
     ) -> Result<String, StoreError> {
         self.validate()?;
         let value = match &self.value {
-            Value::String(s) => SqlValue::Text(s.clone()),
-            Value::Bool(b) => SqlValue::Integer(*b as i64),
+            Value::String(s) => Param::Text(s.clone()),
+            Value::Bool(b) => Param::Integer(*b as i64),
             Value::Number(n) => match n.as_i64() {
-                Some(i) => SqlValue::Integer(i),
-                None => SqlValue::Real(n.as_f64().unwrap_or(f64::NAN)),
+                Some(i) => Param::Integer(i),
+                None => Param::Real(n.as_f64().unwrap_or(f64::NAN)),
             },
             _ => unreachable!("validated"),
         };
         let op = self.op.sql();
-        let sql = if let Some(col) = COLUMN_KEYS.iter().find(|c| **c == self.key) {
-            params.push(value);
-            format!("{alias}.{col} {op} ?{}", params.len())
-        } else {
-            params.push(SqlValue::Text(format!("$.\"{}\"", self.key)));
-            let path = params.len();
-            params.push(value);
-            format!(
-                "json_extract({alias}.attributes, ?{path}) {op} ?{}",
-                params.len()
-            )
+        let column = COLUMN_KEYS.iter().find(|c| **c == self.key);
+        if dialect == Dialect::Sqlite {
+            return Ok(if let Some(col) = column {
+                let v = dialect.push(params, value);
+                format!("{alias}.{col} {op} {v}")
+            } else {
+                let path = dialect.push(params, Param::Text(format!("$.\"{}\"", self.key)));
+                let v = dialect.push(params, value);
+                format!("json_extract({alias}.attributes, {path}) {op} {v}")
+            });
+        }
+        // PostgreSQL: compare within a class (numbers, text) as SQLite does, and across
+        // classes as SQLite orders them (every number before every text).
+        let number_vs_text = match self.op {
+            FilterOp::Ne | FilterOp::Lt => "true",
+            FilterOp::Eq | FilterOp::Gt => "false",
         };
-        Ok(sql)
+        let text_vs_number = match self.op {
+            FilterOp::Ne | FilterOp::Gt => "true",
+            FilterOp::Eq | FilterOp::Lt => "false",
+        };
+        let numeric = |p: &str| format!("CAST({p} AS numeric)");
+        Ok(match (column, value) {
+            (Some(&"duration_ms"), Param::Text(t)) => {
+                // SQLite reads numeric-looking text as a number for a REAL column.
+                match t.trim().parse::<f64>().ok().filter(|f| f.is_finite()) {
+                    Some(_) => {
+                        let v = dialect.push(params, Param::Text(t.trim().to_owned()));
+                        format!("{alias}.duration_ms::numeric {op} {}", numeric(&v))
+                    }
+                    None => format!("({alias}.duration_ms IS NOT NULL AND {number_vs_text})"),
+                }
+            }
+            (Some(&"duration_ms"), v) => {
+                let v = dialect.push(params, Param::Text(number_text(&v)));
+                format!("{alias}.duration_ms::numeric {op} {}", numeric(&v))
+            }
+            (Some(col), Param::Text(t)) => {
+                let v = dialect.push(params, Param::Text(t));
+                format!("{alias}.{col} COLLATE \"C\" {op} {v}")
+            }
+            (Some(col), v) => {
+                // A TEXT column compares a number as its text.
+                let v = dialect.push(params, Param::Text(number_text(&v)));
+                format!("{alias}.{col} COLLATE \"C\" {op} {v}")
+            }
+            (None, value) => {
+                let key = dialect.push(params, Param::Text(self.key.clone()));
+                let a = format!("{alias}.attributes -> {key}");
+                let number = format!(
+                    "(CASE jsonb_typeof({a}) WHEN 'number' THEN ({a})::text::numeric \
+                     WHEN 'boolean' THEN (CASE WHEN ({a})::text = 'true' THEN 1 ELSE 0 END)::numeric END)"
+                );
+                // SQLite's json_extract gives objects and arrays as their JSON text.
+                let text = format!(
+                    "(CASE WHEN jsonb_typeof({a}) IN ('string', 'object', 'array') \
+                     THEN (CASE jsonb_typeof({a}) WHEN 'string' THEN {alias}.attributes ->> {key} \
+                     ELSE ({a})::text END) END)"
+                );
+                match value {
+                    Param::Text(t) => {
+                        let v = dialect.push(params, Param::Text(t));
+                        format!(
+                            "(CASE WHEN {text} IS NOT NULL THEN {text} COLLATE \"C\" {op} {v} \
+                             WHEN {number} IS NOT NULL THEN {number_vs_text} END)"
+                        )
+                    }
+                    v => {
+                        let v = dialect.push(params, Param::Text(number_text(&v)));
+                        format!(
+                            "(CASE WHEN {number} IS NOT NULL THEN {number} {op} {} \
+                             WHEN {text} IS NOT NULL THEN {text_vs_number} END)",
+                            numeric(&v)
+                        )
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// A number parameter as text, for PostgreSQL's exact `numeric` comparison.
+fn number_text(p: &Param) -> String {
+    match p {
+        Param::Text(t) => t.clone(),
+        Param::Integer(i) => i.to_string(),
+        Param::Real(f) => format!("{f:?}"),
     }
 }
 
@@ -240,18 +318,27 @@ pub(crate) fn validate_key(key: &str) -> Result<(), StoreError> {
     }
 }
 
-/// The SQL `AND` of `filters` on spans aliased `alias` (`1` when there are none).
+/// The SQL `AND` of `filters` on spans aliased `alias` (true when there are none).
 pub(crate) fn where_clause(
+    dialect: Dialect,
     filters: &[AttributeFilter],
     alias: &str,
-    params: &mut Vec<SqlValue>,
+    params: &mut Vec<Param>,
 ) -> Result<String, StoreError> {
     if filters.is_empty() {
-        return Ok("1".into());
+        return Ok(true_sql(dialect).into());
     }
     let parts = filters
         .iter()
-        .map(|f| f.to_sql(alias, params))
+        .map(|f| f.to_sql(dialect, alias, params))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(parts.join(" AND "))
+}
+
+/// The condition that always holds: `1` (SQLite), `true` (PostgreSQL).
+pub(crate) fn true_sql(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "1",
+        Dialect::Postgres => "true",
+    }
 }

@@ -20,10 +20,20 @@
 //! The schema carries a version (`PRAGMA user_version`, with `PRAGMA application_id`
 //! marking the file as an llm-telemetry store); the sink migrates older stores when it
 //! opens them, and everything refuses a store written by a newer version.
+//!
+//! With the `postgres` feature, [`TraceStore`] also reads the PostgreSQL database the
+//! `postgres` sink writes (the same tables, `timestamptz` and `jsonb`):
+//! [`TraceStore::connect`], or [`TraceStore::open`] with a `postgres://` URL. Every query
+//! method answers the same over both; the store holds one backend (`backend`: the SQLite
+//! connection or the PostgreSQL client), and each query family keeps its SQL per dialect
+//! side by side, decoding rows once for both.
 
+mod backend;
 mod filter;
 mod label_matcher;
 pub(crate) mod open;
+#[cfg(feature = "postgres")]
+mod pg;
 mod query;
 pub(crate) mod retention;
 pub(crate) mod schema;
@@ -52,6 +62,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use rusqlite::{Connection, OpenFlags};
+
+use backend::Backend;
 
 use schema::{Found, SchemaError, SCHEMA_VERSION};
 
@@ -158,6 +170,22 @@ pub enum StoreError {
         /// What is wrong, naming the offending key, op or value.
         reason: String,
     },
+    /// PostgreSQL failed (connection refused or lost, authentication, permissions, ...).
+    #[error("cannot read the PostgreSQL trace store {url}: {source}")]
+    Postgres {
+        /// The connection string, its password masked.
+        url: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// What was asked is not available on this store (a PostgreSQL store, or a build
+    /// without the `postgres` feature); the message says what.
+    #[error("{what}")]
+    Unsupported {
+        /// What is not supported, and where.
+        what: String,
+    },
     /// SQLite failed (I/O error, locked past the busy timeout, corrupt file, ...).
     #[error("cannot read the trace store {}: {source}", path.display())]
     Sqlite {
@@ -195,7 +223,10 @@ impl StoreError {
     }
 }
 
-/// A read-only handle on a trace store, usable while applications write to it.
+/// A read-only handle on a trace store, usable while applications write to it: a SQLite
+/// file ([`TraceStore::open`]) or, with the `postgres` feature, the PostgreSQL database of
+/// the `postgres` sink ([`TraceStore::connect`], or `open` with a `postgres://` URL). Every
+/// query method gives the same answers over either.
 ///
 /// ```no_run
 /// use llm_telemetry::store::{default_db_path, TraceStore};
@@ -205,9 +236,46 @@ impl StoreError {
 /// # Ok::<(), llm_telemetry::store::StoreError>(())
 /// ```
 pub struct TraceStore {
-    conn: Connection,
+    backend: Backend,
+    /// The file, or the PostgreSQL connection string with its password masked.
     path: PathBuf,
     version: u32,
+}
+
+/// How messages name the store `db`: a path as it is, a PostgreSQL URL (or any text with a
+/// `password=`) with its password masked.
+///
+/// ```
+/// use llm_telemetry::store::display_db;
+///
+/// assert_eq!(display_db("postgres://app:s3cret@db/traces"), "postgres://app:****@db/traces");
+/// assert_eq!(display_db("/var/lib/traces.db"), "/var/lib/traces.db");
+/// ```
+pub fn display_db(db: impl AsRef<Path>) -> String {
+    let db = db.as_ref();
+    match db.to_str() {
+        Some(text) if is_postgres_url(db) || text.contains("password") => {
+            crate::config::postgres::mask_password(text)
+        }
+        _ => db.display().to_string(),
+    }
+}
+
+/// Whether `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather
+/// than a file.
+///
+/// ```
+/// use llm_telemetry::store::is_postgres_url;
+///
+/// assert!(is_postgres_url("postgres://app@db:5432/traces"));
+/// assert!(is_postgres_url("postgresql://"));
+/// assert!(!is_postgres_url("/var/lib/traces.db"));
+/// ```
+pub fn is_postgres_url(db: impl AsRef<Path>) -> bool {
+    db.as_ref()
+        .to_str()
+        .map(str::trim_start)
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
 impl TraceStore {
@@ -222,8 +290,14 @@ impl TraceStore {
     /// assert!(matches!(err, StoreError::NotFound { .. }));
     /// assert!(err.to_string().contains("/nonexistent/trace_store.db"));
     /// ```
+    ///
+    /// A `postgres://` or `postgresql://` URL instead of a path opens that PostgreSQL
+    /// store, as [`TraceStore::connect`] does.
     pub fn open(path: impl AsRef<Path>) -> Result<TraceStore, StoreError> {
         let path = path.as_ref();
+        if is_postgres_url(path) {
+            return TraceStore::connect(path.to_str().unwrap_or_default());
+        }
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotFound {
@@ -267,13 +341,81 @@ impl TraceStore {
             });
         }
         Ok(TraceStore {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             version,
         })
     }
 
-    /// The file this store reads.
+    /// Open the PostgreSQL store that the `postgres` sink writes, for reading: `url` is a
+    /// `postgres://` / `postgresql://` URL or a libpq `key=value` string, read as
+    /// `TELEMETRY_POSTGRES_URL` is (the `PG*` variables fill in what it leaves out;
+    /// `sslmode` as libpq's). Fails with a clear [`StoreError`], its password masked, when
+    /// the server cannot be reached, refuses the credentials, has no llm-telemetry schema or
+    /// one this build does not read. The session is read-only.
+    ///
+    /// Without the `postgres` feature this is [`StoreError::Unsupported`]. The client is
+    /// synchronous: inside a tokio runtime, call the store from `spawn_blocking` or a
+    /// thread of its own.
+    ///
+    /// ```no_run
+    /// use llm_telemetry::store::{TraceQuery, TraceStore};
+    ///
+    /// let store = TraceStore::connect("postgres://reader:secret@db.internal:5432/traces?sslmode=verify-full")?;
+    /// for t in store.list_traces(&TraceQuery::default())? {
+    ///     println!("{} {:?}", t.trace_id, t.root_span_name);
+    /// }
+    /// // the same as
+    /// let store = TraceStore::open("postgres://reader:secret@db.internal:5432/traces")?;
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn connect(url: &str) -> Result<TraceStore, StoreError> {
+        #[cfg(feature = "postgres")]
+        {
+            pg::connect(url)
+        }
+        #[cfg(not(feature = "postgres"))]
+        {
+            Err(StoreError::Unsupported {
+                what: format!(
+                    "cannot open {}: this build of llm-telemetry reads no PostgreSQL store \
+                     (enable the `postgres` feature)",
+                    crate::config::postgres::mask_password(url)
+                ),
+            })
+        }
+    }
+
+    /// Whether this store is a PostgreSQL database (else a SQLite file).
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// assert!(!store.is_postgres());
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn is_postgres(&self) -> bool {
+        self.backend.dialect() == backend::Dialect::Postgres
+    }
+
+    /// Whether this handle lost its connection to a PostgreSQL store (a server restart, a
+    /// network failure): every query on it fails, so drop it and open a new one. A SQLite
+    /// store's handle never is.
+    ///
+    /// ```no_run
+    /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
+    /// assert!(!store.is_closed());
+    /// # Ok::<(), llm_telemetry::store::StoreError>(())
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(client) => client.is_closed(),
+        }
+    }
+
+    /// The file this store reads (a PostgreSQL store: its connection string, the password
+    /// masked).
     ///
     /// ```no_run
     /// let store = llm_telemetry::store::TraceStore::open("traces.db")?;
@@ -305,8 +447,13 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn created_at(&self) -> Result<Option<SystemTime>, StoreError> {
-        let text =
-            schema::created_at(&self.conn).map_err(|e| StoreError::sqlite(self.path.clone(), e))?;
+        let text = match &self.backend {
+            Backend::Sqlite(conn) => {
+                schema::created_at(conn).map_err(|e| StoreError::sqlite(self.path.clone(), e))?
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => pg::created_at(self)?,
+        };
         Ok(text
             .as_deref()
             .and_then(crate::model::time::parse_sqlite_timestamp))

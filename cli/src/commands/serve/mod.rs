@@ -23,6 +23,7 @@ use std::sync::Arc;
 use axum::extract::MatchedPath;
 use axum::Router;
 use llm_telemetry::http::RequestTelemetryLayer;
+use llm_telemetry::store;
 use llm_telemetry::{SinkKind, TelemetryConfig};
 
 use crate::args::ServeArgs;
@@ -65,8 +66,15 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
             )));
         }
     }
+    // Next to the store; a PostgreSQL store's, next to the default SQLite store.
     let datasets_dir = args.datasets_dir.unwrap_or_else(|| {
-        db.parent()
+        let beside = if store::is_postgres_url(db) {
+            store::default_db_path()
+        } else {
+            db.to_path_buf()
+        };
+        beside
+            .parent()
             .unwrap_or_else(|| Path::new("."))
             .join("datasets")
     });
@@ -102,7 +110,7 @@ pub fn run<W: Write>(db: &Path, args: ServeArgs, ui: &mut Ui<W>) -> Result<(), E
         writeln!(
             ui.out,
             "llm-trace serve: listening on http://{bound} (store: {})",
-            db.display()
+            store::display_db(db)
         )?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {

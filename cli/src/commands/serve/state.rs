@@ -7,12 +7,17 @@
 //! (opened on demand, at most [`MAX_IDLE`] kept) and each query has one to itself, so
 //! queries run in parallel on the blocking pool without a global lock. A store that does
 //! not exist yet reads as empty, and is looked for again on the next request.
+//!
+//! The store may be a PostgreSQL database (`--db postgres://...`): each pooled handle is
+//! then a connection, whose synchronous client only ever runs on the blocking pool
+//! ([`AppState::read`]), never on a tokio worker; one without the tables yet reads as
+//! empty too.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use llm_telemetry::ingest::StoreIngest;
-use llm_telemetry::store::{StoreError, TraceStore};
+use llm_telemetry::store::{self, StoreError, TraceStore};
 use llm_telemetry::TelemetryGuard;
 
 use super::api::error::ApiError;
@@ -28,6 +33,8 @@ pub struct AppState {
 
 struct Inner {
     db: PathBuf,
+    /// `db` for people: a PostgreSQL URL's password masked.
+    shown: String,
     datasets_dir: PathBuf,
     idle: Mutex<Vec<TraceStore>>,
     /// Opened on first use; a failed open is tried again by the next request.
@@ -48,6 +55,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             inner: Arc::new(Inner {
+                shown: store::display_db(&db),
                 db,
                 datasets_dir,
                 idle: Mutex::new(Vec::new()),
@@ -58,9 +66,15 @@ impl AppState {
         }
     }
 
-    /// The store's path.
+    /// The store's path (or PostgreSQL URL).
     pub fn db(&self) -> &Path {
         &self.inner.db
+    }
+
+    /// The store's path, or its PostgreSQL URL with the password masked: what pages and
+    /// messages show.
+    pub fn db_shown(&self) -> &str {
+        &self.inner.shown
     }
 
     /// Where `save_spans_to_dataset` writes.
@@ -84,6 +98,8 @@ impl AppState {
             let store = match state.take() {
                 Ok(store) => Some(store),
                 Err(StoreError::NotFound { .. }) => None,
+                // A PostgreSQL database no writer has created the tables in yet.
+                Err(StoreError::NotAStore { .. }) if store::is_postgres_url(state.db()) => None,
                 Err(e) => return Err(ApiError::from(e)),
             };
             let out = query(store.as_ref());
@@ -126,7 +142,12 @@ impl AppState {
         }
     }
 
+    /// Keep `store` for the next request, unless it lost its connection (a PostgreSQL
+    /// server that restarted): then the next request opens a new one.
     fn give_back(&self, store: TraceStore) {
+        if store.is_closed() {
+            return;
+        }
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(store);

@@ -2,7 +2,8 @@
 //! database that many processes on many hosts share (the same tables as the SQLite store).
 //! [`PostgresWriter`] runs on the sink's own worker thread with the synchronous driver.
 //!
-//! - `connect`: `TELEMETRY_POSTGRES_URL` + the `PG*` variables, TLS (rustls);
+//! - the connection (`TELEMETRY_POSTGRES_URL` + the `PG*` variables, TLS through rustls) is
+//!   `config::postgres::connect`, shared with the store's readers;
 //! - `schema`: the tables (`sql/*.sql`), created or migrated under an advisory lock;
 //! - `batch`: one transaction per batch, one multi-row statement per table;
 //! - `retention`: `TELEMETRY_POSTGRES_RETENTION` in bounded chunks.
@@ -18,15 +19,17 @@
 //! CONFLICT DO NOTHING`, so every span is stored once.
 
 mod batch;
-mod connect;
 mod retention;
-mod schema;
+pub(crate) mod schema;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use postgres::Client;
 
+/// The driver's errors in one line, as every part of the sink reports them.
+pub(super) use crate::config::postgres::connect::describe;
+use crate::config::postgres::connect::{self, Target};
 use crate::config::postgres::mask_password;
 use crate::config::{ConfigError, TelemetryConfig};
 use crate::metrics::InferenceMetrics;
@@ -34,7 +37,6 @@ use crate::model::diag::warn_stderr;
 use crate::pipeline::{BatchWriter, Telemetry, WriteError};
 
 use batch::{Batch, BatchOutcome, Statements};
-use connect::Target;
 use retention::Retention;
 
 /// The first reconnection delay; doubled after each failure up to [`MAX_BACKOFF`].
@@ -43,26 +45,6 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long the last flush at exit keeps trying to reach a database that is down.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
-
-/// One line about a driver error: the server's message (with its SQLSTATE) or the
-/// connection's failure.
-pub(super) fn describe(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({}: {})", db.message(), db.severity(), db.code().code()),
-        None => {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(e);
-            while let Some(s) = source {
-                let line = s.to_string();
-                if !text.contains(&line) {
-                    text = format!("{text}: {line}");
-                }
-                source = s.source();
-            }
-            text
-        }
-    }
-}
 
 /// Whether a failed batch may succeed when written again: the connection or the server
 /// went away, or the transaction lost a deadlock or a serialization conflict. Anything else
@@ -130,10 +112,14 @@ impl PostgresWriter {
                     .into(),
             ));
         }
-        let target = Target::parse(url, &config.pg_env()).map_err(fail)?;
-        let mut client = target.connect().map_err(|e| fail(describe(&e)))?;
-        schema::migrate(&mut client).map_err(fail)?;
-        let statements = Statements::prepare(&mut client).map_err(|e| fail(describe(&e)))?;
+        // Off the caller's thread: `init()` may run inside `#[tokio::main]`.
+        let env = config.pg_env();
+        let (target, client, statements) = connect::on_own_thread(|| {
+            let (target, mut client) = connect::connect(url, &env).map_err(fail)?;
+            schema::migrate(&mut client).map_err(fail)?;
+            let statements = Statements::prepare(&mut client).map_err(|e| fail(describe(&e)))?;
+            Ok::<_, ConfigError>((target, client, statements))
+        })?;
         Ok(PostgresWriter {
             target,
             shown,

@@ -11,7 +11,7 @@ use postgres::Client;
 const MIGRATIONS: &[&str] = &[include_str!("sql/v1.sql")];
 
 /// The newest schema version this build writes.
-pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock key of migrations: "LLMT" in ASCII, as the SQLite store's
 /// application id.

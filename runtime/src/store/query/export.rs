@@ -1,12 +1,10 @@
 //! Span export for evaluation data sets: [`TraceStore::export_spans`] and its streaming
 //! form [`TraceStore::for_each_export_row`].
 
-use rusqlite::params_from_iter;
-
 use super::super::filter::{where_clause, AttributeFilter};
 use super::super::types::ExportRow;
 use super::super::{StoreError, TraceStore};
-use super::rows::{span_from_row, SPAN_COLS};
+use super::rows::{span_cols, span_from_row};
 
 impl TraceStore {
     /// Spans matching every filter (each span on its own), flattened for evaluation data
@@ -52,28 +50,33 @@ impl TraceStore {
         attributes: Option<&[&str]>,
         mut f: impl FnMut(ExportRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        let d = self.dialect();
         let mut params = Vec::new();
-        let conds = where_clause(filters, "s", &mut params)?;
+        let conds = where_clause(d, filters, "s", &mut params)?;
         let sql = format!(
-            "SELECT {SPAN_COLS} FROM spans s WHERE {conds} ORDER BY s.start_time, s.span_id"
+            "SELECT {} FROM spans s WHERE {conds} ORDER BY s.start_time, s.span_id",
+            span_cols(d)
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt
-            .query(params_from_iter(params))
-            .map_err(|e| self.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let s = span_from_row(r, attributes).map_err(|e| self.err(e))?;
-            f(ExportRow {
-                trace_id: s.trace_id,
-                span_id: s.span_id,
-                parent_span_id: s.parent_span_id,
-                name: s.name,
-                start_time: s.start_time,
-                duration_ms: s.duration_ms,
-                status: s.status,
-                attributes: s.attributes,
-            })?;
-        }
+        let mut failed = None;
+        self.backend
+            .for_each(&sql, params, |r| {
+                let s = span_from_row(r, attributes)?;
+                let row = ExportRow {
+                    trace_id: s.trace_id,
+                    span_id: s.span_id,
+                    parent_span_id: s.parent_span_id,
+                    name: s.name,
+                    start_time: s.start_time,
+                    duration_ms: s.duration_ms,
+                    status: s.status,
+                    attributes: s.attributes,
+                };
+                f(row).map_err(|e| {
+                    failed = Some(e);
+                    "stopped".into()
+                })
+            })
+            .map_err(|e| failed.take().unwrap_or_else(|| self.err(e)))?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::types::Value as SqlValue;
+use super::super::backend::{pg_time, Dialect, Param};
 
 use super::super::label_matcher::LabelMatcher;
 use super::super::types::{MetricPoint, MetricSeries};
@@ -110,16 +110,16 @@ impl TraceStore {
         let end = end.unwrap_or_else(SystemTime::now);
         let start_text = sqlite_timestamp(start);
         let end_text = sqlite_timestamp(end);
+        let sql = MetricSql::of(self.dialect());
         let mut rows: Vec<MetricRow> = Vec::new();
         for (name, instrument) in self.metric_names(metric)? {
             let gauge = instrument == Instrument::Gauge.as_str();
             rows.extend(self.collect(
-                "SELECT timestamp, value, attributes, count, unit FROM metrics \
-                 WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp, id",
+                &sql.rows,
                 vec![
-                    SqlValue::Text(name.clone()),
-                    SqlValue::Text(start_text.clone()),
-                    SqlValue::Text(end_text.clone()),
+                    Param::Text(name.clone()),
+                    Param::Text(start_text.clone()),
+                    Param::Text(end_text.clone()),
                 ],
                 |r| {
                     Ok(MetricRow {
@@ -141,17 +141,12 @@ impl TraceStore {
         } else {
             "span_logs"
         };
-        let sql = format!(
-            "SELECT timestamp, value, attributes, unit FROM {events} \
-             WHERE event_type = 'metric' AND metric = ?1 AND timestamp >= ?2 AND timestamp <= ?3 \
-             AND value IS NOT NULL ORDER BY timestamp"
-        );
         rows.extend(self.collect(
-            &sql,
+            &sql.events(events),
             vec![
-                SqlValue::Text(metric.to_owned()),
-                SqlValue::Text(start_text),
-                SqlValue::Text(end_text),
+                Param::Text(metric.to_owned()),
+                Param::Text(start_text),
+                Param::Text(end_text),
             ],
             |r| {
                 Ok(MetricRow {
@@ -226,7 +221,12 @@ impl TraceStore {
     /// their instrument.
     fn metric_names(&self, metric: &str) -> Result<Vec<(String, String)>, StoreError> {
         let stored: Vec<(String, String, Option<String>)> = self.collect(
-            "SELECT name, instrument, unit FROM metrics GROUP BY name",
+            match self.dialect() {
+                Dialect::Sqlite => "SELECT name, instrument, unit FROM metrics GROUP BY name",
+                Dialect::Postgres => {
+                    "SELECT DISTINCT ON (name) name, instrument, unit FROM metrics ORDER BY name"
+                }
+            },
             vec![],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
@@ -274,4 +274,49 @@ struct MetricRow {
     unit: Option<String>,
     /// A gauge: a later measurement replaces the value instead of adding to it.
     gauge: bool,
+}
+
+/// The statements of the metric queries in one dialect: the `metrics` rows of a name, and
+/// the metric events of `span_logs` or `span_events` (`?1`/`$1` the name, then the
+/// interval's ends).
+struct MetricSql {
+    dialect: Dialect,
+    rows: String,
+}
+
+impl MetricSql {
+    fn of(dialect: Dialect) -> MetricSql {
+        let rows = match dialect {
+            Dialect::Sqlite => "SELECT timestamp, value, attributes, count, unit FROM metrics \
+                 WHERE name = ?1 AND timestamp >= ?2 AND timestamp <= ?3 ORDER BY timestamp, id"
+                .to_string(),
+            Dialect::Postgres => format!(
+                "SELECT {}, value, attributes::text, count, unit FROM metrics \
+                 WHERE name = $1::text AND timestamp >= ($2::text::timestamp AT TIME ZONE 'UTC') \
+                   AND timestamp <= ($3::text::timestamp AT TIME ZONE 'UTC') \
+                 ORDER BY timestamp, id",
+                pg_time("timestamp")
+            ),
+        };
+        MetricSql { dialect, rows }
+    }
+
+    /// The metric events of `events` (`span_logs` or `span_events`, a fixed name).
+    fn events(&self, events: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!(
+                "SELECT timestamp, value, attributes, unit FROM {events} \
+                 WHERE event_type = 'metric' AND metric = ?1 AND timestamp >= ?2 AND timestamp <= ?3 \
+                 AND value IS NOT NULL ORDER BY timestamp, id"
+            ),
+            Dialect::Postgres => format!(
+                "SELECT {}, value, attributes::text, unit FROM {events} \
+                 WHERE event_type = 'metric' AND metric = $1::text \
+                   AND timestamp >= ($2::text::timestamp AT TIME ZONE 'UTC') \
+                   AND timestamp <= ($3::text::timestamp AT TIME ZONE 'UTC') \
+                   AND value IS NOT NULL ORDER BY timestamp, id",
+                pg_time("timestamp")
+            ),
+        }
+    }
 }

@@ -5,61 +5,150 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Row};
 use serde_json::{Map, Value};
 
+use super::super::backend::{pg_time, DbError, Dialect, Param, Row};
 use super::super::types::{Span, SpanEvent, Trace};
 use super::super::{StoreError, TraceStore};
 use crate::model::time::parse_sqlite_timestamp;
 
 /// The columns [`trace_from_row`] reads, on `traces t`.
-pub(super) const TRACE_COLS: &str = "t.trace_id, t.service_name, t.root_span_id, \
-    COALESCE((SELECT r.name FROM spans r WHERE r.span_id = t.root_span_id), \
-             (SELECT r.name FROM spans r WHERE r.trace_id = t.trace_id ORDER BY r.start_time LIMIT 1)), \
-    t.start_time, t.end_time, \
-    (julianday(t.end_time) - julianday(t.start_time)) * 86400000.0, \
-    t.span_count, t.error_count, \
-    (SELECT COALESCE(SUM(json_extract(u.attributes, '$.\"gen_ai.usage.input_tokens\"')), 0) \
-       FROM spans u WHERE u.trace_id = t.trace_id AND u.category = 'inference'), \
-    (SELECT COALESCE(SUM(json_extract(u.attributes, '$.\"gen_ai.usage.output_tokens\"')), 0) \
-       FROM spans u WHERE u.trace_id = t.trace_id AND u.category = 'inference')";
+pub(super) fn trace_cols(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => "t.trace_id, t.service_name, t.root_span_id, \
+            COALESCE((SELECT r.name FROM spans r WHERE r.span_id = t.root_span_id), \
+                     (SELECT r.name FROM spans r WHERE r.trace_id = t.trace_id ORDER BY r.start_time LIMIT 1)), \
+            t.start_time, t.end_time, \
+            (julianday(t.end_time) - julianday(t.start_time)) * 86400000.0, \
+            t.span_count, t.error_count, \
+            (SELECT COALESCE(SUM(json_extract(u.attributes, '$.\"gen_ai.usage.input_tokens\"')), 0) \
+               FROM spans u WHERE u.trace_id = t.trace_id AND u.category = 'inference'), \
+            (SELECT COALESCE(SUM(json_extract(u.attributes, '$.\"gen_ai.usage.output_tokens\"')), 0) \
+               FROM spans u WHERE u.trace_id = t.trace_id AND u.category = 'inference')"
+            .into(),
+        Dialect::Postgres => format!(
+            "t.trace_id, t.service_name, t.root_span_id, \
+            COALESCE((SELECT r.name FROM spans r WHERE r.span_id = t.root_span_id), \
+                     (SELECT r.name FROM spans r WHERE r.trace_id = t.trace_id ORDER BY r.start_time LIMIT 1)), \
+            {}, {}, \
+            (extract(epoch FROM t.end_time - t.start_time) * 1000)::float8, \
+            t.span_count, t.error_count, \
+            (SELECT COALESCE(SUM({}), 0) FROM spans u WHERE u.trace_id = t.trace_id AND u.category = 'inference'), \
+            (SELECT COALESCE(SUM({}), 0) FROM spans u WHERE u.trace_id = t.trace_id AND u.category = 'inference')",
+            pg_time("t.start_time"),
+            pg_time("t.end_time"),
+            pg_num("u", "gen_ai.usage.input_tokens"),
+            pg_num("u", "gen_ai.usage.output_tokens"),
+        ),
+    }
+}
 
 /// The columns [`span_from_row`] reads, on `spans s`.
-pub(super) const SPAN_COLS: &str =
-    "s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.status, \
-    s.status_message, s.category, s.service_name, s.start_time, s.end_time, s.duration_ms, \
-    s.attributes";
+pub(super) fn span_cols(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => "s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.status, \
+            s.status_message, s.category, s.service_name, s.start_time, s.end_time, s.duration_ms, \
+            s.attributes"
+            .into(),
+        Dialect::Postgres => format!(
+            "s.span_id, s.trace_id, s.parent_span_id, s.name, s.kind, s.status, \
+            s.status_message, s.category, s.service_name, {}, {}, s.duration_ms, \
+            s.attributes::text",
+            pg_time("s.start_time"),
+            pg_time("s.end_time"),
+        ),
+    }
+}
 
 /// The columns [`event_from_row`] reads, on `span_events`.
-pub(super) const EVENT_COLS: &str = "trace_id, span_id, timestamp, event_type, severity, message, \
-    metric, value, unit, attributes";
+pub(super) fn event_cols(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => "trace_id, span_id, timestamp, event_type, severity, message, \
+            metric, value, unit, attributes"
+            .into(),
+        Dialect::Postgres => format!(
+            "trace_id, span_id, {}, event_type, severity, message, \
+            metric, value, unit, attributes::text",
+            pg_time("timestamp")
+        ),
+    }
+}
+
+/// The PostgreSQL expression of the attribute `key` of spans `alias` as a number (`NULL`
+/// when it is not one), what SQLite's `json_extract` gives `SUM` (`key` is one of the
+/// code's attribute names, never user text).
+pub(super) fn pg_num(alias: &str, key: &str) -> String {
+    format!(
+        "(CASE WHEN jsonb_typeof({alias}.attributes -> '{key}') = 'number' \
+          THEN ({alias}.attributes ->> '{key}')::float8 END)"
+    )
+}
 
 impl TraceStore {
-    /// A SQLite error of this store, as a [`StoreError::Sqlite`] naming its file.
-    pub(super) fn err(&self, e: rusqlite::Error) -> StoreError {
-        StoreError::sqlite(self.path.clone(), e)
+    /// An error of this store's database, as a [`StoreError`] naming its file or URL.
+    pub(super) fn err(&self, e: DbError) -> StoreError {
+        match self.dialect() {
+            Dialect::Sqlite => StoreError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            },
+            Dialect::Postgres => StoreError::Postgres {
+                url: self.path.display().to_string(),
+                source: e,
+            },
+        }
     }
 
-    /// Run `sql` with `params` and read every row with `f`. The statement is cached, so
-    /// each family's fixed SQL text is prepared once per handle.
-    pub(super) fn collect<T>(
+    /// The SQL dialect of this store's database.
+    pub(super) fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+
+    /// Run `sql` (in this store's [`dialect`](Self::dialect)) with `params` and read every
+    /// row with `f`.
+    pub(in crate::store) fn collect<T>(
         &self,
         sql: &str,
-        params: Vec<SqlValue>,
-        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+        params: Vec<Param>,
+        mut f: impl FnMut(&Row<'_>) -> Result<T, DbError>,
     ) -> Result<Vec<T>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params_from_iter(params), f)
+        let mut out = Vec::new();
+        self.backend
+            .for_each(sql, params, |r| {
+                out.push(f(r)?);
+                Ok(())
+            })
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        Ok(out)
+    }
+}
+
+/// The spans a conversation query reads, aliased `s`, and the condition on them: every
+/// span; or, with `since`, the spans started since then of the traces that ended since
+/// then (the `traces` time index first). Pushes the parameter.
+pub(super) fn spans_since(
+    d: Dialect,
+    params: &mut Vec<Param>,
+    since: Option<std::time::SystemTime>,
+) -> (String, String) {
+    match since {
+        Some(since) => {
+            let p = d.push_time(params, crate::model::time::sqlite_timestamp(since));
+            (
+                format!(
+                    "traces t {} spans s ON s.trace_id = t.trace_id AND t.end_time >= {p}",
+                    d.fixed_join()
+                ),
+                format!("AND s.start_time >= {p}"),
+            )
+        }
+        None => ("spans s".to_string(), String::new()),
     }
 }
 
 /// A count, limit or offset as a bound parameter (SQLite integers are `i64`).
-pub(super) fn sql_count(n: usize) -> SqlValue {
-    SqlValue::Integer(n.min(i64::MAX as usize) as i64)
+pub(super) fn sql_count(n: usize) -> Param {
+    Param::Integer(n.min(i64::MAX as usize) as i64)
 }
 
 /// A `LIKE ... ESCAPE '\'` pattern that matches values containing `text` literally.
@@ -70,16 +159,6 @@ pub(super) fn like_pattern(text: &str) -> String {
             .replace('%', "\\%")
             .replace('_', "\\_")
     )
-}
-
-/// A column read as text, whatever its SQLite type (`NULL` and blobs: empty).
-pub(super) fn sql_text(v: SqlValue) -> String {
-    match v {
-        SqlValue::Text(s) => s,
-        SqlValue::Integer(i) => i.to_string(),
-        SqlValue::Real(f) => f.to_string(),
-        SqlValue::Blob(_) | SqlValue::Null => String::new(),
-    }
 }
 
 /// The labels of a metric row: its `attributes` JSON object, values rendered as text.
@@ -99,12 +178,12 @@ pub(super) fn labels_of(attrs: &str) -> BTreeMap<String, String> {
     }
 }
 
-/// A row of [`TRACE_COLS`].
-pub(super) fn trace_from_row(r: &Row<'_>) -> rusqlite::Result<Trace> {
+/// A row of [`trace_cols`].
+pub(super) fn trace_from_row(r: &Row<'_>) -> Result<Trace, DbError> {
     let root_span_id: Option<String> = r.get(2)?;
-    let error_count = r.get::<_, i64>(8)? as u64;
-    let input = r.get::<_, f64>(9)? as u64;
-    let output = r.get::<_, f64>(10)? as u64;
+    let error_count = r.get::<i64>(8)? as u64;
+    let input = r.get::<f64>(9)? as u64;
+    let output = r.get::<f64>(10)? as u64;
     let status = if error_count > 0 {
         "error"
     } else if root_span_id.is_none() {
@@ -124,10 +203,10 @@ pub(super) fn trace_from_row(r: &Row<'_>) -> rusqlite::Result<Trace> {
             let (start, end): (String, String) = (r.get(4)?, r.get(5)?);
             match (parse_sqlite_timestamp(&start), parse_sqlite_timestamp(&end)) {
                 (Some(s), Some(e)) => e.duration_since(s).unwrap_or_default().as_secs_f64() * 1e3,
-                _ => r.get::<_, Option<f64>>(6)?.unwrap_or(0.0).max(0.0),
+                _ => r.get::<Option<f64>>(6)?.unwrap_or(0.0).max(0.0),
             }
         },
-        span_count: r.get::<_, i64>(7)? as u64,
+        span_count: r.get::<i64>(7)? as u64,
         error_count,
         input_tokens: input,
         output_tokens: output,
@@ -136,8 +215,8 @@ pub(super) fn trace_from_row(r: &Row<'_>) -> rusqlite::Result<Trace> {
     })
 }
 
-/// A row of [`SPAN_COLS`], with only the attributes named in `keep` (`None`: all).
-pub(super) fn span_from_row(r: &Row<'_>, keep: Option<&[&str]>) -> rusqlite::Result<Span> {
+/// A row of [`span_cols`], with only the attributes named in `keep` (`None`: all).
+pub(super) fn span_from_row(r: &Row<'_>, keep: Option<&[&str]>) -> Result<Span, DbError> {
     let attrs: String = r.get(12)?;
     let span = Span {
         span_id: r.get(0)?,
@@ -160,8 +239,8 @@ pub(super) fn span_from_row(r: &Row<'_>, keep: Option<&[&str]>) -> rusqlite::Res
     })
 }
 
-/// A row of [`EVENT_COLS`].
-pub(super) fn event_from_row(r: &Row<'_>) -> rusqlite::Result<SpanEvent> {
+/// A row of [`event_cols`].
+pub(super) fn event_from_row(r: &Row<'_>) -> Result<SpanEvent, DbError> {
     let attrs: String = r.get(9)?;
     Ok(SpanEvent {
         trace_id: r.get(0)?,

@@ -2,12 +2,10 @@
 //! `gen_ai.conversation.id`, grouped by it, with their turns, traces, end user, tokens and
 //! cost.
 
-use rusqlite::types::Value as SqlValue;
-
+use super::super::backend::{pg_time, AnyText, Dialect, Param};
 use super::super::types::{SessionQuery, SessionSummary};
 use super::super::{StoreError, TraceStore};
-use super::rows::{sql_count, sql_text};
-use crate::model::time::sqlite_timestamp;
+use super::rows::{pg_num, spans_since, sql_count};
 
 /// The spans of conversations (`sess`), from all spans or, with `--since`, from the traces
 /// that ended since then (a span started since then is in one): `{from}` and `{since}`.
@@ -15,6 +13,7 @@ use crate::model::time::sqlite_timestamp;
 /// (`sub`; `UNION` keeps each span once per conversation, so a turn inside a workflow of
 /// the same conversation does not count its inferences twice), their inference spans'
 /// usage (`tok`) and the users of their traces (`usr`, `who`: the one seen first).
+/// PostgreSQL's spelling is [`pg_sessions_sql`].
 const SESSIONS_SQL: &str = r#"
 WITH RECURSIVE
 sess AS MATERIALIZED (
@@ -29,7 +28,7 @@ sel AS MATERIALIZED (
     SELECT conv, MIN(start_time) AS first, MAX(end_time) AS last,
            SUM(turn) AS turns, COUNT(DISTINCT trace_id) AS traces
       FROM sess {user}
-     GROUP BY conv ORDER BY last DESC, conv LIMIT ?{limit}
+     GROUP BY conv ORDER BY last DESC, conv LIMIT {limit}
 ),
 sub(conv, trace_id, span_id) AS (
     SELECT sess.conv, sess.trace_id, sess.span_id FROM sel CROSS JOIN sess ON sess.conv = sel.conv
@@ -67,6 +66,65 @@ SELECT sel.conv, who.uid, COALESCE(who.users, 0), sel.turns, sel.traces,
   LEFT JOIN who ON who.conv = sel.conv AND who.pos = 1
  ORDER BY sel.last DESC, sel.conv
 "#;
+
+/// [`SESSIONS_SQL`] in PostgreSQL's spelling: the same steps, text ordered bytewise.
+fn pg_sessions_sql() -> String {
+    let conv = "s.attributes ->> 'gen_ai.conversation.id'";
+    format!(
+        r#"
+WITH RECURSIVE
+sess AS MATERIALIZED (
+    SELECT {conv} AS conv, s.trace_id, s.span_id, s.start_time,
+           COALESCE(s.end_time, s.start_time) AS end_time,
+           (CASE WHEN s.attributes ->> 'gen_ai.operation.name' = 'invoke_agent' THEN 1 ELSE 0 END) AS turn
+      FROM {{from}}
+     WHERE {conv} IS NOT NULL {{since}}
+),
+sel AS MATERIALIZED (
+    SELECT conv, MIN(start_time) AS first, MAX(end_time) AS last,
+           SUM(turn)::bigint AS turns, COUNT(DISTINCT trace_id) AS traces
+      FROM sess {{user}}
+     GROUP BY conv ORDER BY last DESC, conv COLLATE "C" LIMIT {{limit}}
+),
+sub(conv, trace_id, span_id) AS (
+    SELECT sess.conv, sess.trace_id, sess.span_id FROM sel JOIN sess ON sess.conv = sel.conv
+    UNION
+    SELECT sub.conv, c.trace_id, c.span_id
+      FROM sub JOIN spans c ON c.trace_id = sub.trace_id AND c.parent_span_id = sub.span_id
+),
+tok AS (
+    SELECT sub.conv, SUM({input}) AS input, SUM({output}) AS output, SUM({cost}) AS cost
+      FROM sub JOIN spans i ON i.span_id = sub.span_id
+     WHERE i.category = 'inference'
+     GROUP BY sub.conv
+),
+usr AS (
+    SELECT x.conv, u.attributes ->> 'user.id' AS uid, MIN(u.start_time) AS seen
+      FROM (SELECT DISTINCT sess.conv, sess.trace_id
+              FROM sel JOIN sess ON sess.conv = sel.conv) x
+      JOIN spans u ON u.trace_id = x.trace_id
+     WHERE u.attributes ->> 'user.id' IS NOT NULL
+     GROUP BY x.conv, u.attributes ->> 'user.id'
+),
+who AS (
+    SELECT conv, uid, COUNT(*) OVER (PARTITION BY conv) AS users,
+           ROW_NUMBER() OVER (PARTITION BY conv ORDER BY seen, uid COLLATE "C") AS pos
+      FROM usr
+)
+SELECT sel.conv, who.uid, COALESCE(who.users, 0), sel.turns, sel.traces,
+       COALESCE(tok.input, 0), COALESCE(tok.output, 0), tok.cost, {first}, {last}
+  FROM sel
+  LEFT JOIN tok ON tok.conv = sel.conv
+  LEFT JOIN who ON who.conv = sel.conv AND who.pos = 1
+ ORDER BY sel.last DESC, sel.conv COLLATE "C"
+"#,
+        input = pg_num("i", "gen_ai.usage.input_tokens"),
+        output = pg_num("i", "gen_ai.usage.output_tokens"),
+        cost = pg_num("i", "gen_ai.usage.cost"),
+        first = pg_time("sel.first"),
+        last = pg_time("sel.last"),
+    )
+}
 
 impl TraceStore {
     /// Conversations, most recently active first: one [`SessionSummary`] per value of
@@ -112,44 +170,43 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn sessions(&self, q: &SessionQuery) -> Result<Vec<SessionSummary>, StoreError> {
+        let d = self.dialect();
         let mut params = Vec::new();
-        let (from, since) = match q.since {
-            Some(since) => {
-                params.push(SqlValue::Text(sqlite_timestamp(since)));
-                let p = params.len();
-                (
-                    format!("traces t CROSS JOIN spans s ON s.trace_id = t.trace_id AND t.end_time >= ?{p}"),
-                    format!("AND s.start_time >= ?{p}"),
-                )
-            }
-            None => ("spans s".to_string(), String::new()),
-        };
+        let (from, since) = spans_since(d, &mut params, q.since);
         let user = match &q.user {
             Some(user) => {
-                params.push(SqlValue::Text(user.clone()));
+                let p = d.push(&mut params, Param::Text(user.clone()));
+                let uid = match d {
+                    Dialect::Sqlite => "json_extract(u.attributes, '$.\"user.id\"')",
+                    Dialect::Postgres => "u.attributes ->> 'user.id'",
+                };
                 format!(
-                    "WHERE conv IN (SELECT x.conv FROM sess x CROSS JOIN spans u ON u.trace_id = x.trace_id \
-                     WHERE json_extract(u.attributes, '$.\"user.id\"') = ?{})",
-                    params.len()
+                    "WHERE conv IN (SELECT x.conv FROM sess x {} spans u ON u.trace_id = x.trace_id \
+                     WHERE {uid} = {p})",
+                    d.fixed_join()
                 )
             }
             None => String::new(),
         };
-        params.push(sql_count(q.limit));
-        let sql = SESSIONS_SQL
+        let limit = d.push(&mut params, sql_count(q.limit));
+        let template = match d {
+            Dialect::Sqlite => SESSIONS_SQL.to_string(),
+            Dialect::Postgres => pg_sessions_sql(),
+        };
+        let sql = template
             .replace("{from}", &from)
             .replace("{since}", &since)
             .replace("{user}", &user)
-            .replace("{limit}", &params.len().to_string());
+            .replace("{limit}", &limit);
         self.collect(&sql, params, |r| {
-            let input = r.get::<_, f64>(5)? as u64;
-            let output = r.get::<_, f64>(6)? as u64;
+            let input = r.get::<f64>(5)? as u64;
+            let output = r.get::<f64>(6)? as u64;
             Ok(SessionSummary {
-                conversation_id: r.get::<_, SqlValue>(0).map(sql_text)?,
+                conversation_id: r.get::<AnyText>(0)?.0.unwrap_or_default(),
                 user_id: r.get(1)?,
-                users: r.get::<_, i64>(2)? as u64,
-                turns: r.get::<_, i64>(3)? as u64,
-                traces: r.get::<_, i64>(4)? as u64,
+                users: r.get::<i64>(2)? as u64,
+                turns: r.get::<i64>(3)? as u64,
+                traces: r.get::<i64>(4)? as u64,
                 input_tokens: input,
                 output_tokens: output,
                 total_tokens: input + output,

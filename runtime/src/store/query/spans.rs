@@ -5,12 +5,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::types::Value as SqlValue;
-
+use super::super::backend::{Dialect, Param};
 use super::super::filter::AttributeFilter;
 use super::super::types::{Span, SpanWithChildren, TraceOrder, TraceQuery};
 use super::super::{StoreError, TraceStore};
-use super::rows::{project, span_from_row, SPAN_COLS};
+use super::rows::{project, span_cols, span_from_row};
 
 impl TraceStore {
     /// One span of a trace.
@@ -22,20 +21,19 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn get_span(&self, trace_id: &str, span_id: &str) -> Result<Span, StoreError> {
-        let sql =
-            format!("SELECT {SPAN_COLS} FROM spans s WHERE s.span_id = ?1 AND s.trace_id = ?2");
-        self.collect(
-            &sql,
-            vec![
-                SqlValue::Text(span_id.into()),
-                SqlValue::Text(trace_id.into()),
-            ],
-            |r| span_from_row(r, None),
-        )?
-        .pop()
-        .ok_or_else(|| StoreError::SpanNotFound {
-            span_id: span_id.into(),
-        })
+        let d = self.dialect();
+        let mut params = Vec::new();
+        let span = d.push(&mut params, Param::Text(span_id.into()));
+        let trace = d.push(&mut params, Param::Text(trace_id.into()));
+        let sql = format!(
+            "SELECT {} FROM spans s WHERE s.span_id = {span} AND s.trace_id = {trace}",
+            span_cols(d)
+        );
+        self.collect(&sql, params, |r| span_from_row(r, None))?
+            .pop()
+            .ok_or_else(|| StoreError::SpanNotFound {
+                span_id: span_id.into(),
+            })
     }
 
     /// All spans of a trace, in start order (empty for an unknown trace).
@@ -46,12 +44,15 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn get_trace_spans(&self, trace_id: &str) -> Result<Vec<Span>, StoreError> {
+        let d = self.dialect();
+        let mut params = Vec::new();
+        let trace = d.push(&mut params, Param::Text(trace_id.into()));
         let sql = format!(
-            "SELECT {SPAN_COLS} FROM spans s WHERE s.trace_id = ?1 ORDER BY s.start_time, s.span_id"
+            "SELECT {} FROM spans s WHERE s.trace_id = {trace} ORDER BY s.start_time, {}",
+            span_cols(d),
+            span_id_key(d)
         );
-        self.collect(&sql, vec![SqlValue::Text(trace_id.into())], |r| {
-            span_from_row(r, None)
-        })
+        self.collect(&sql, params, |r| span_from_row(r, None))
     }
 
     /// A span and its descendants.
@@ -83,20 +84,34 @@ impl TraceStore {
         // The depth cap also ends the walk on (corrupt) cyclic parent links. CROSS JOIN
         // fixes the join order: left to itself, SQLite may scan every span and probe the
         // (small) tree instead.
-        let sql = format!(
-            "WITH RECURSIVE tree(span_id, trace_id, depth) AS ( \
-               SELECT span_id, trace_id, 0 FROM spans WHERE span_id = ?1 \
-               UNION ALL \
-               SELECT c.span_id, c.trace_id, tree.depth + 1 FROM tree CROSS JOIN spans c \
-                 ON c.trace_id = tree.trace_id AND c.parent_span_id = tree.span_id \
-               WHERE tree.depth < ?2) \
-             SELECT {SPAN_COLS}, tree.depth FROM tree CROSS JOIN spans s ON s.span_id = tree.span_id \
-             ORDER BY tree.depth, s.start_time, s.span_id"
-        );
+        let d = self.dialect();
+        let cols = span_cols(d);
+        let sql = match d {
+            Dialect::Sqlite => format!(
+                "WITH RECURSIVE tree(span_id, trace_id, depth) AS ( \
+                   SELECT span_id, trace_id, 0 FROM spans WHERE span_id = ?1 \
+                   UNION ALL \
+                   SELECT c.span_id, c.trace_id, tree.depth + 1 FROM tree CROSS JOIN spans c \
+                     ON c.trace_id = tree.trace_id AND c.parent_span_id = tree.span_id \
+                   WHERE tree.depth < ?2) \
+                 SELECT {cols}, tree.depth FROM tree CROSS JOIN spans s ON s.span_id = tree.span_id \
+                 ORDER BY tree.depth, s.start_time, s.span_id"
+            ),
+            Dialect::Postgres => format!(
+                "WITH RECURSIVE tree(span_id, trace_id, depth) AS ( \
+                   SELECT span_id, trace_id, 0::bigint FROM spans WHERE span_id = $1::text \
+                   UNION ALL \
+                   SELECT c.span_id, c.trace_id, tree.depth + 1 FROM tree JOIN spans c \
+                     ON c.trace_id = tree.trace_id AND c.parent_span_id = tree.span_id \
+                   WHERE tree.depth < $2::bigint) \
+                 SELECT {cols}, tree.depth FROM tree JOIN spans s ON s.span_id = tree.span_id \
+                 ORDER BY tree.depth, s.start_time, s.span_id COLLATE \"C\""
+            ),
+        };
         let depth = i64::from(max_depth.unwrap_or(100_000));
         let rows: Vec<(Span, u32)> = self.collect(
             &sql,
-            vec![SqlValue::Text(span_id.into()), SqlValue::Integer(depth)],
+            vec![Param::Text(span_id.into()), Param::Integer(depth)],
             |r| Ok((span_from_row(r, attributes_to_return)?, r.get(13)?)),
         )?;
         build_tree(rows).ok_or_else(|| StoreError::SpanNotFound {
@@ -158,6 +173,14 @@ impl TraceStore {
             }
         }
         Ok(out)
+    }
+}
+
+/// The span id as the last ORDER BY key: bytewise, as SQLite sorts it.
+fn span_id_key(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "s.span_id",
+        Dialect::Postgres => "s.span_id COLLATE \"C\"",
     }
 }
 

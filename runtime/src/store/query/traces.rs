@@ -2,12 +2,11 @@
 //! traces by span filters, time, service, status, conversation and user), [`TraceStore::get_trace`] and
 //! [`TraceStore::resolve_trace_id`] (a full id from its start or end).
 
-use rusqlite::types::Value as SqlValue;
-
-use super::super::filter::{where_clause, AttributeFilter};
+use super::super::backend::{Dialect, Param};
+use super::super::filter::{true_sql, where_clause, AttributeFilter};
 use super::super::types::{Trace, TraceOrder, TraceQuery, TraceStatusFilter};
 use super::super::{StoreError, TraceStore};
-use super::rows::{like_pattern, sql_count, trace_from_row, TRACE_COLS};
+use super::rows::{like_pattern, sql_count, trace_cols, trace_from_row};
 use crate::model::semconv::{CONVERSATION_ID, USER_ID};
 use crate::model::time::sqlite_timestamp;
 
@@ -56,19 +55,20 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn list_traces(&self, q: &TraceQuery) -> Result<Vec<Trace>, StoreError> {
+        let d = self.dialect();
         let mut params = Vec::new();
         let mut conds = Vec::new();
         if let Some(since) = q.since {
-            params.push(SqlValue::Text(sqlite_timestamp(since)));
-            conds.push(format!("t.timestamp >= ?{}", params.len()));
+            let p = d.push_time(&mut params, sqlite_timestamp(since));
+            conds.push(format!("t.timestamp >= {p}"));
         }
         if let Some(until) = q.until {
-            params.push(SqlValue::Text(sqlite_timestamp(until)));
-            conds.push(format!("t.timestamp < ?{}", params.len()));
+            let p = d.push_time(&mut params, sqlite_timestamp(until));
+            conds.push(format!("t.timestamp < {p}"));
         }
         if let Some(service) = &q.service {
-            params.push(SqlValue::Text(service.clone()));
-            conds.push(format!("t.service_name = ?{}", params.len()));
+            let p = d.push(&mut params, Param::Text(service.clone()));
+            conds.push(format!("t.service_name = {p}"));
         }
         match q.status {
             Some(TraceStatusFilter::Error) => conds.push("t.error_count > 0".into()),
@@ -94,47 +94,64 @@ impl TraceStore {
             .chain(session.chain(user).map(|f| vec![f]))
             .filter(|g| !g.is_empty());
         for group in groups {
-            let span_conds = where_clause(&group, "s", &mut params)?;
+            let span_conds = where_clause(d, &group, "s", &mut params)?;
             conds.push(format!(
                 "EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND {span_conds})"
             ));
         }
         if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
-            params.push(SqlValue::Text(like_pattern(text)));
-            let p = params.len();
-            conds.push(format!(
-                "(EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id \
-                   AND (s.name LIKE ?{p} ESCAPE '\\' OR s.status_message LIKE ?{p} ESCAPE '\\' \
-                        OR EXISTS (SELECT 1 FROM json_each(s.attributes) j \
-                                    WHERE j.type NOT IN ('object', 'array', 'null') \
-                                      AND CAST(j.value AS TEXT) LIKE ?{p} ESCAPE '\\'))) \
-                  OR EXISTS (SELECT 1 FROM span_logs e WHERE e.trace_id = t.trace_id \
-                   AND e.event_type = 'unstructured_log' AND e.message LIKE ?{p} ESCAPE '\\'))"
-            ));
+            let p = d.push(&mut params, Param::Text(like_pattern(text)));
+            conds.push(match d {
+                Dialect::Sqlite => format!(
+                    "(EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id \
+                       AND (s.name LIKE {p} ESCAPE '\\' OR s.status_message LIKE {p} ESCAPE '\\' \
+                            OR EXISTS (SELECT 1 FROM json_each(s.attributes) j \
+                                        WHERE j.type NOT IN ('object', 'array', 'null') \
+                                          AND CAST(j.value AS TEXT) LIKE {p} ESCAPE '\\'))) \
+                      OR EXISTS (SELECT 1 FROM span_logs e WHERE e.trace_id = t.trace_id \
+                       AND e.event_type = 'unstructured_log' AND e.message LIKE {p} ESCAPE '\\'))"
+                ),
+                // SQLite's LIKE is ASCII case-insensitive: ILIKE in the C collation.
+                Dialect::Postgres => format!(
+                    "(EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id \
+                       AND (s.name COLLATE \"C\" ILIKE {p} ESCAPE '\\' \
+                            OR s.status_message COLLATE \"C\" ILIKE {p} ESCAPE '\\' \
+                            OR EXISTS (SELECT 1 FROM jsonb_each(s.attributes) j \
+                                        WHERE jsonb_typeof(j.value) IN ('string', 'number', 'boolean') \
+                                          AND {} COLLATE \"C\" ILIKE {p} ESCAPE '\\'))) \
+                      OR EXISTS (SELECT 1 FROM span_logs e WHERE e.trace_id = t.trace_id \
+                       AND e.event_type = 'unstructured_log' \
+                       AND e.message COLLATE \"C\" ILIKE {p} ESCAPE '\\'))",
+                    pg_scalar_text("j.value")
+                ),
+            });
         }
         let conds = if conds.is_empty() {
-            "1".to_string()
+            true_sql(d).to_string()
         } else {
             conds.join(" AND ")
         };
-        params.push(sql_count(q.limit));
-        let limit = params.len();
-        params.push(sql_count(q.offset));
-        let offset = params.len();
+        let limit = d.push(&mut params, sql_count(q.limit));
+        let offset = d.push(&mut params, sql_count(q.offset));
         // Select the page of ids first (a subquery with LIMIT is never flattened), then the
         // figures of just those traces: the planner cannot trade the index walk for
         // another plan, whatever the limit.
         let mut keys: Vec<String> = std::iter::once(q.order)
             .chain(q.then_by.iter().copied())
-            .map(TraceOrder::key_sql)
+            .map(|o| o.key_sql(d))
             .collect();
-        keys.push("t.trace_id".into());
+        keys.push(match d {
+            Dialect::Sqlite => "t.trace_id".into(),
+            Dialect::Postgres => "t.trace_id COLLATE \"C\"".into(),
+        });
         let order = keys.join(", ");
+        let cols = trace_cols(d);
+        let join = d.fixed_join();
         let sql = format!(
-            "SELECT {TRACE_COLS} FROM \
+            "SELECT {cols} FROM \
                (SELECT t.trace_id FROM traces t WHERE {conds} ORDER BY {order} \
-                LIMIT ?{limit} OFFSET ?{offset}) page \
-             CROSS JOIN traces t ON t.trace_id = page.trace_id ORDER BY {order}"
+                LIMIT {limit} OFFSET {offset}) page \
+             {join} traces t ON t.trace_id = page.trace_id ORDER BY {order}"
         );
         self.collect(&sql, params, trace_from_row)
     }
@@ -152,8 +169,14 @@ impl TraceStore {
     /// # Ok::<(), llm_telemetry::store::StoreError>(())
     /// ```
     pub fn get_trace(&self, trace_id: &str) -> Result<Trace, StoreError> {
-        let sql = format!("SELECT {TRACE_COLS} FROM traces t WHERE t.trace_id = ?1");
-        self.collect(&sql, vec![SqlValue::Text(trace_id.into())], trace_from_row)?
+        let d = self.dialect();
+        let mut params = Vec::new();
+        let id = d.push(&mut params, Param::Text(trace_id.into()));
+        let sql = format!(
+            "SELECT {} FROM traces t WHERE t.trace_id = {id}",
+            trace_cols(d)
+        );
+        self.collect(&sql, params, trace_from_row)?
             .pop()
             .ok_or_else(|| StoreError::TraceNotFound {
                 trace_id: trace_id.into(),
@@ -194,19 +217,32 @@ impl TraceStore {
         // Range scan on the primary key: ids are lowercase hex, so every id with the
         // prefix sorts in [prefix, prefix + 'g').
         let upper = format!("{short}g");
+        let d = self.dialect();
+        let (by_start, by_end) = match d {
+            Dialect::Sqlite => (
+                "SELECT trace_id FROM traces WHERE trace_id >= ?1 AND trace_id < ?2 ORDER BY trace_id LIMIT 6",
+                "SELECT trace_id FROM traces WHERE substr(trace_id, -?2) = ?1 LIMIT 6",
+            ),
+            Dialect::Postgres => (
+                "SELECT trace_id FROM traces WHERE trace_id COLLATE \"C\" >= $1::text \
+                   AND trace_id COLLATE \"C\" < $2::text ORDER BY trace_id COLLATE \"C\" LIMIT 6",
+                "SELECT trace_id FROM traces WHERE right(trace_id, ($2::bigint)::int) = $1::text \
+                   ORDER BY trace_id COLLATE \"C\" LIMIT 6",
+            ),
+        };
         let mut ids: Vec<String> = self.collect(
-            "SELECT trace_id FROM traces WHERE trace_id >= ?1 AND trace_id < ?2 ORDER BY trace_id LIMIT 6",
-            vec![SqlValue::Text(short.clone()), SqlValue::Text(upper)],
+            by_start,
+            vec![Param::Text(short.clone()), Param::Text(upper)],
             |r| r.get(0),
         )?;
         if short.len() < 32 {
             // No index serves the end of an id: one pass over the primary key (~10 ms per
             // 100,000 traces), only when it is asked for.
             let ends: Vec<String> = self.collect(
-                "SELECT trace_id FROM traces WHERE substr(trace_id, -?2) = ?1 LIMIT 6",
+                by_end,
                 vec![
-                    SqlValue::Text(short.clone()),
-                    SqlValue::Integer(short.len() as i64),
+                    Param::Text(short.clone()),
+                    Param::Integer(short.len() as i64),
                 ],
                 |r| r.get(0),
             )?;
@@ -228,4 +264,15 @@ impl TraceStore {
             }
         }
     }
+}
+
+/// The PostgreSQL text of the scalar `jsonb` value `v` as SQLite's `CAST(value AS TEXT)`
+/// renders a JSON scalar: a string unquoted, a number as written, `true` / `false` as
+/// `1` / `0`.
+pub(super) fn pg_scalar_text(v: &str) -> String {
+    format!(
+        "(CASE jsonb_typeof({v}) WHEN 'string' THEN {v} #>> '{{}}' \
+          WHEN 'boolean' THEN (CASE WHEN {v}::text = 'true' THEN '1' ELSE '0' END) \
+          ELSE {v}::text END)"
+    )
 }

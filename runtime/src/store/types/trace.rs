@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use super::super::backend::{pg_julianday, Dialect};
 use super::super::filter::AttributeFilter;
 use super::super::StoreError;
 use crate::model::time::parse_sqlite_timestamp;
@@ -141,21 +142,38 @@ impl TraceColumn {
         TraceColumn::Duration,
     ];
 
-    fn sql(self) -> &'static str {
-        match self {
-            TraceColumn::TraceId => "t.trace_id",
-            TraceColumn::ServiceName => "t.service_name",
-            TraceColumn::RootSpanId => "t.root_span_id",
-            TraceColumn::StartTime => "t.timestamp",
-            TraceColumn::EndTime => "t.end_time",
-            TraceColumn::Duration => "julianday(t.end_time) - julianday(t.start_time)",
+    /// The column as an ORDER BY key in `dialect`. PostgreSQL's spelling sorts as SQLite
+    /// does: text bytewise (`COLLATE "C"`), the trace's duration as SQLite's difference of
+    /// `julianday()` doubles (whole milliseconds, and their rounding).
+    fn sql(self, dialect: Dialect) -> String {
+        match (self, dialect) {
+            (TraceColumn::TraceId, Dialect::Sqlite) => "t.trace_id",
+            (TraceColumn::TraceId, Dialect::Postgres) => "t.trace_id COLLATE \"C\"",
+            (TraceColumn::ServiceName, Dialect::Sqlite) => "t.service_name",
+            (TraceColumn::ServiceName, Dialect::Postgres) => "t.service_name COLLATE \"C\"",
+            (TraceColumn::RootSpanId, Dialect::Sqlite) => "t.root_span_id",
+            (TraceColumn::RootSpanId, Dialect::Postgres) => "t.root_span_id COLLATE \"C\"",
+            (TraceColumn::StartTime, _) => "t.timestamp",
+            (TraceColumn::EndTime, _) => "t.end_time",
+            (TraceColumn::Duration, Dialect::Sqlite) => {
+                "julianday(t.end_time) - julianday(t.start_time)"
+            }
+            (TraceColumn::Duration, Dialect::Postgres) => {
+                return format!(
+                    "({} - {})",
+                    pg_julianday("t.end_time"),
+                    pg_julianday("t.start_time")
+                )
+            }
         }
+        .into()
     }
 }
 
 impl TraceOrder {
     /// The ORDER BY key (without the `trace_id` tie-breaker).
-    pub(crate) fn key_sql(self) -> String {
+    /// In PostgreSQL, `NULL`s sort first ascending and last descending, as in SQLite.
+    pub(crate) fn key_sql(self, dialect: Dialect) -> String {
         let (column, descending) = match self {
             TraceOrder::Newest => (TraceColumn::StartTime, true),
             TraceOrder::Oldest => (TraceColumn::StartTime, false),
@@ -163,9 +181,14 @@ impl TraceOrder {
             TraceOrder::Shortest => (TraceColumn::Duration, false),
             TraceOrder::By { column, descending } => (column, descending),
         };
+        let nulls = match (dialect, descending) {
+            (Dialect::Sqlite, _) => "",
+            (Dialect::Postgres, false) => " NULLS FIRST",
+            (Dialect::Postgres, true) => " NULLS LAST",
+        };
         format!(
-            "{} {}",
-            column.sql(),
+            "{} {}{nulls}",
+            column.sql(dialect),
             if descending { "DESC" } else { "ASC" }
         )
     }

@@ -307,7 +307,7 @@ pub async fn list_traces(
         order: TraceOrder::Newest,
         ..TraceQuery::default()
     };
-    let path = state.db().display().to_string();
+    let path = state.db_shown().to_owned();
     state
         .read(move |store| {
             let Some(store) = store else {

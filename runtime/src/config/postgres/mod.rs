@@ -1,7 +1,11 @@
 //! The `postgres` sink's settings: `TELEMETRY_POSTGRES_URL` (a `postgres://` URL or a libpq
 //! `key=value` string), `TELEMETRY_POSTGRES_RETENTION`, and the libpq `PG*` variables that
-//! fill in what the URL leaves out ([`PgEnv`]). Only text here: the sink parses the URL
-//! with its driver when it starts, and every message shows it through [`mask_password`].
+//! fill in what the URL leaves out ([`PgEnv`]), and (feature `postgres`) `connect`, which
+//! turns them into a connection for the sink's writer and the store's readers alike. Every
+//! message shows the URL through [`mask_password`].
+
+#[cfg(feature = "postgres")]
+pub(crate) mod connect;
 
 /// The libpq environment variables the `postgres` sink honours for what
 /// `TELEMETRY_POSTGRES_URL` does not say: `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,

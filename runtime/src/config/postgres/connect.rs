@@ -1,4 +1,5 @@
-//! From `TELEMETRY_POSTGRES_URL` to a connection: the driver's own parser reads the URL or
+//! From `TELEMETRY_POSTGRES_URL` (the `postgres` sink) or `--db postgres://...` (the store's
+//! readers) to a connection: the driver's own parser reads the URL or
 //! `key=value` string, the libpq `PG*` variables fill in what it leaves out (libpq's rule:
 //! the string wins), and `sslmode` is handled here because the driver knows only
 //! `disable|prefer|require`: `verify-ca` and `verify-full` verify the server's certificate
@@ -16,7 +17,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::config::PgEnv;
+use super::PgEnv;
 
 /// How long a connection attempt may take when neither the URL nor `PGCONNECT_TIMEOUT`
 /// says.
@@ -24,7 +25,7 @@ const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// libpq's `sslmode`, all of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum TlsMode {
+pub(crate) enum TlsMode {
     Disable,
     Prefer,
     Require,
@@ -52,7 +53,7 @@ impl TlsMode {
 }
 
 /// A parsed, ready-to-use connection target.
-pub(super) struct Target {
+pub(crate) struct Target {
     config: Config,
     tls: Option<MakeRustlsConnect>,
 }
@@ -60,7 +61,7 @@ pub(super) struct Target {
 impl Target {
     /// Parse `url` and fill in from `env`. The error is the reason alone (the caller names
     /// the variable and the masked value).
-    pub(super) fn parse(url: &str, env: &PgEnv) -> Result<Target, String> {
+    pub(crate) fn parse(url: &str, env: &PgEnv) -> Result<Target, String> {
         let (rest, sslmode, sslrootcert) = take_tls_options(url);
         let mut config: Config = rest
             .parse()
@@ -143,7 +144,7 @@ impl Target {
     }
 
     /// Open a connection (blocking up to the connect timeout).
-    pub(super) fn connect(&self) -> Result<Client, postgres::Error> {
+    pub(crate) fn connect(&self) -> Result<Client, postgres::Error> {
         match &self.tls {
             Some(tls) => self.config.connect(tls.clone()),
             None => self.config.connect(NoTls),
@@ -152,11 +153,52 @@ impl Target {
 
     /// The first host, for messages.
     #[cfg_attr(not(test), allow(dead_code))]
-    pub(super) fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         match self.config.get_hosts().first() {
             Some(Host::Tcp(h)) => h.clone(),
             Some(Host::Unix(p)) => p.display().to_string(),
             None => String::new(),
+        }
+    }
+}
+
+/// Parse `url` (filled in from `env`) and connect once: the target, to reconnect with, and
+/// the connection. The error is one line, the reason alone (the caller names the variable
+/// or the option, and shows the URL through [`mask_password`](super::mask_password)).
+pub(crate) fn connect(url: &str, env: &PgEnv) -> Result<(Target, Client), String> {
+    let target = Target::parse(url, env)?;
+    let client = target.connect().map_err(|e| describe(&e))?;
+    Ok((target, client))
+}
+
+/// Run `f` on a thread of its own and wait for it. The synchronous driver blocks on a
+/// runtime of its own, which panics on a thread that drives a tokio runtime (an
+/// application's `#[tokio::main]` calling `init()`, an async handler); a thread of its own
+/// never does.
+pub(crate) fn on_own_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// One line about a driver error: the server's message (with its SQLSTATE) or the
+/// connection's failure.
+pub(crate) fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}: {})", db.message(), db.severity(), db.code().code()),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                let line = s.to_string();
+                if !text.contains(&line) {
+                    text = format!("{text}: {line}");
+                }
+                source = s.source();
+            }
+            text
         }
     }
 }
