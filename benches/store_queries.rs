@@ -1,4 +1,5 @@
-//! Query speed of the SQLite trace store at size, and the sink's write rate into it.
+//! Query speed of the SQLite trace store at size, the same queries over the same rows in
+//! PostgreSQL, and the sqlite sink's write rate.
 //!
 //! ```text
 //! cargo bench --bench store_queries
@@ -15,6 +16,11 @@
 //!   (`gen_ai.request.model eq llama3.2:3b`, a quarter of the traces), limit 100 (≤ 50 ms);
 //! * `query_traces_rare_limit100` — the same with a value on 1 trace in 1,000;
 //! * `llm_trace_list` — the `llm-trace list` binary end to end (≤ 100 ms);
+//! * the same four over PostgreSQL (`pg_*`): the store's `traces` and `spans` rows copied
+//!   (`COPY ... FROM STDIN`) into a database of a real server the bench starts
+//!   (`tests/support/postgres.rs`: `initdb` + `pg_ctl` on a loopback port, fsync off), its
+//!   schema created by the `postgres` sink, then `VACUUM ANALYZE`; `STORE_BENCH_POSTGRES=0`
+//!   leaves them out;
 //! * then the sqlite sink's write rate, into a new store and into a copy of the full one
 //!   (20,000 instrumented agent turns of 10 spans, each inference also recording its six
 //!   metric points, through `init_local`, until the guard has flushed).
@@ -31,6 +37,8 @@ use rusqlite::Connection;
 
 #[path = "support/bench_store.rs"]
 mod bench_store;
+#[path = "../tests/support/postgres.rs"]
+mod postgres_server;
 use bench_store::{bench_store, llm_trace_binary, MODELS};
 
 struct Reply(u64);
@@ -101,6 +109,86 @@ fn write_rate(source: Option<&Path>, dir: &Path, turns: u64) {
     let _ = std::fs::remove_file(&copy);
 }
 
+/// The bench store's `traces` and `spans` copied into a new PostgreSQL database (its schema
+/// created by the `postgres` sink); the database's URL.
+fn postgres_copy(filled: &Path) -> String {
+    let server = postgres_server::PgServer::shared();
+    let url = server.create_db("store_queries");
+    drop(
+        TelemetryConfig::builder()
+            .sinks([SinkKind::Postgres])
+            .postgres_url(&url)
+            .build()
+            .init_local()
+            .expect("the postgres sink creates the schema"),
+    );
+    let started = Instant::now();
+    let sqlite = Connection::open(filled).unwrap();
+    let mut pg = server.client("store_queries");
+    pg.batch_execute("SET TIME ZONE 'UTC'").unwrap();
+    copy_table(
+        &sqlite,
+        &mut pg,
+        "traces",
+        "trace_id, service_name, root_span_id, start_time, end_time, timestamp, span_count, \
+         error_count",
+    );
+    copy_table(
+        &sqlite,
+        &mut pg,
+        "spans",
+        "span_id, trace_id, parent_span_id, name, start_time, end_time, duration_ms, \
+         attributes, status, kind, status_message, category, service_name",
+    );
+    // The bench's roots have no parent (what the sink records as a true root).
+    pg.batch_execute("UPDATE traces SET root_is_true = root_span_id IS NOT NULL; VACUUM ANALYZE")
+        .unwrap();
+    eprintln!(
+        "copied the bench store into PostgreSQL in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    url
+}
+
+/// `columns` of every row of `table` from SQLite into PostgreSQL, as CSV over `COPY`.
+fn copy_table(sqlite: &Connection, pg: &mut postgres::Client, table: &str, columns: &str) {
+    use rusqlite::types::ValueRef;
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let mut out = pg
+        .copy_in(&format!("COPY {table} ({columns}) FROM STDIN (FORMAT csv)"))
+        .unwrap();
+    let mut stmt = sqlite
+        .prepare(&format!("SELECT {columns} FROM {table}"))
+        .unwrap();
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).unwrap();
+    let mut line = String::new();
+    while let Some(row) = rows.next().unwrap() {
+        line.clear();
+        for i in 0..n {
+            if i > 0 {
+                line.push(',');
+            }
+            // CSV: an unquoted empty field is NULL, a quoted one text.
+            match row.get_ref(i).unwrap() {
+                ValueRef::Null => {}
+                ValueRef::Integer(v) => write!(line, "{v}").unwrap(),
+                ValueRef::Real(v) => write!(line, "{v}").unwrap(),
+                ValueRef::Text(t) => {
+                    line.push('"');
+                    line.push_str(&String::from_utf8_lossy(t).replace('"', "\"\""));
+                    line.push('"');
+                }
+                ValueRef::Blob(_) => panic!("a blob in {table}"),
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    out.finish().unwrap();
+}
+
 fn count(path: &Path) -> i64 {
     Connection::open(path)
         .unwrap()
@@ -163,8 +251,36 @@ fn main() {
             assert!(out.status.success());
         })
     });
-    g.finish();
     drop(store);
+    if std::env::var("STORE_BENCH_POSTGRES").map_or(true, |v| v != "0") {
+        let url = postgres_copy(&filled.path);
+        let pg = TraceStore::open(&url).unwrap();
+        assert_eq!(
+            pg.get_span_tree(&filled.big_root, None, None)
+                .unwrap()
+                .len(),
+            100
+        );
+        g.bench_function("pg_get_span_tree_100", |b| {
+            b.iter(|| pg.get_span_tree(&filled.big_root, None, None).unwrap())
+        });
+        g.bench_function("pg_query_traces_model_limit100", |b| {
+            b.iter(|| pg.query_traces(&model, 100, 0, TraceOrder::Newest).unwrap())
+        });
+        g.bench_function("pg_query_traces_rare_limit100", |b| {
+            b.iter(|| pg.query_traces(&rare, 100, 0, TraceOrder::Newest).unwrap())
+        });
+        g.bench_function("pg_llm_trace_list", |b| {
+            b.iter(|| {
+                let out = Command::new(&bin)
+                    .args(["--db", &url, "list"])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+            })
+        });
+    }
+    g.finish();
     let turns = std::env::var("STORE_BENCH_WRITE_TURNS")
         .ok()
         .and_then(|v| v.parse().ok())
