@@ -14,9 +14,6 @@ pub enum Error {
     /// `llm-trace serve` cannot start: the message says why and what to do.
     #[error("{0}")]
     Serve(String),
-    /// The command does not work on this kind of store (yet): the message names both.
-    #[error("{0}")]
-    Unsupported(String),
     /// Writing stdout failed.
     #[error(transparent)]
     Io(#[from] io::Error),

@@ -1,7 +1,7 @@
 //! `llm-trace --db postgres://...`: the example agent run once into a SQLite store and a
 //! PostgreSQL store at once (its `sqlite` and `postgres` sinks), then every command that
-//! reads PostgreSQL prints the same over both; `prune` says, in one line, that it does
-//! not work on PostgreSQL yet; a wrong password fails in one line with the password masked.
+//! reads PostgreSQL prints the same over both, `prune` deletes the same from both; a wrong
+//! password fails in one line with the password masked.
 //! `llm-trace serve` over both answers every read route the same, and writes what
 //! `log_event` and the OTLP receiver get into the PostgreSQL store. (`PgServer` is the
 //! root package's `tests/support/postgres.rs`.)
@@ -108,12 +108,30 @@ fn every_ported_command_prints_the_same_over_sqlite_and_postgres() {
         );
         assert_eq!(ok(&sqlite, &args), ok(pg, &args), "llm-trace {args:?}");
     }
-    // prune deletes through the sqlite sink's retention: not over PostgreSQL yet.
-    let err = fails(pg, &["prune", "--older-than", "7d"]);
-    assert!(
-        err.contains("`llm-trace prune`") && err.contains("PostgreSQL is not yet supported"),
-        "{err}"
+    // prune: nothing is a week old; then everything is older than a second, and the two
+    // stores delete the same traces, spans and events (their metric rows are each sink's
+    // own per-batch sums, so their number may differ).
+    let week = ["prune", "--older-than", "7d"];
+    assert_eq!(
+        answer(&sqlite, &week),
+        answer(pg, &week),
+        "llm-trace {week:?}"
     );
+    assert_eq!(answer(pg, &week)["traces"], 0);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let all = ["prune", "--older-than", "1s"];
+    let (from_sqlite, from_pg) = (answer(&sqlite, &all), answer(pg, &all));
+    for what in ["traces", "spans", "events"] {
+        assert_eq!(from_sqlite[what], from_pg[what], "{what} pruned: {from_pg}");
+    }
+    assert_eq!(
+        from_pg["traces"].as_u64(),
+        Some(ids.len() as u64),
+        "{from_pg}"
+    );
+    assert!(from_pg["metrics"].as_u64().unwrap() > 0, "{from_pg}");
+    assert_eq!(answer(pg, &["list"]), json!([]), "nothing left");
+    assert_eq!(answer(&sqlite, &["list"]), json!([]), "nothing left");
 
     let wrong = url.replace(pg::PASSWORD, "not-the-password");
     let err = fails(Path::new(&wrong), &["list"]);

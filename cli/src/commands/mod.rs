@@ -1,6 +1,6 @@
 //! The commands, one file each. Every command takes its arguments and the opened store
-//! (`prune`, which deletes, takes the store's path) and writes its output to the [`Ui`]:
-//! text, or JSON with `--json`.
+//! (`prune`, which deletes, takes the store's path or URL) and writes its output to the
+//! [`Ui`]: text, or JSON with `--json`.
 
 mod export;
 mod list;
@@ -23,20 +23,6 @@ use crate::ui::Ui;
 pub fn run<W: Write>(cli: Cli, ui: &mut Ui<W>) -> Result<(), Error> {
     let db = cli.db.unwrap_or_else(store::default_db_path);
     let open = || TraceStore::open(&db);
-    // `--db postgres://...`: the commands that do not read PostgreSQL yet say so.
-    if store::is_postgres_url(&db) {
-        let name = match &cli.command {
-            Command::Prune(_) => Some("prune"),
-            _ => None,
-        };
-        if let Some(name) = name {
-            return Err(Error::Unsupported(format!(
-                "`llm-trace {name}`: PostgreSQL is not yet supported for this command \
-                 (--db postgres://...; TELEMETRY_POSTGRES_RETENTION prunes it); it works on a \
-                 SQLite store"
-            )));
-        }
-    }
     match cli.command {
         Command::List(args) => list::run(&open()?, args, ui),
         Command::Sessions(args) => sessions::run(&open()?, args, ui),

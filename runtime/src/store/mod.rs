@@ -34,6 +34,8 @@ mod label_matcher;
 pub(crate) mod open;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_retention;
 mod query;
 pub(crate) mod retention;
 pub(crate) mod schema;

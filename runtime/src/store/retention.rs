@@ -58,6 +58,10 @@ impl PruneReport {
 /// free logs recorded before it. Works in chunks of a few hundred traces, each its own
 /// short transaction, so applications writing to the store meanwhile are not stalled.
 ///
+/// A `postgres://` URL instead of a path prunes that PostgreSQL store (feature
+/// `postgres`) with the same deletions, chunks and advisory lock as the `postgres` sink's
+/// `TELEMETRY_POSTGRES_RETENTION`.
+///
 /// ```no_run
 /// use std::time::Duration;
 ///
@@ -82,6 +86,10 @@ pub fn prune(path: impl AsRef<Path>, older_than: Duration) -> Result<PruneReport
 /// ```
 pub fn prune_before(path: impl AsRef<Path>, cutoff: SystemTime) -> Result<PruneReport, StoreError> {
     let path = path.as_ref();
+    #[cfg(feature = "postgres")]
+    if super::is_postgres_url(path) {
+        return super::pg_retention::prune_before(path.to_str().unwrap_or_default(), cutoff);
+    }
     // Same checks as TraceStore::open (missing, foreign, newer), then a writable handle.
     drop(super::TraceStore::open(path)?);
     let sqlite = |e: rusqlite::Error| StoreError::sqlite(path.to_path_buf(), e);
