@@ -19,7 +19,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 use support::example::{run_example_agent, scratch_dir};
 use support::run::*;
-use support::serve::Server;
+use support::serve::{curl_otlp_span, Server};
 
 /// `--json` output without what tells the two stores apart (the store's size).
 fn answer(db: &Path, args: &[&str]) -> Value {
@@ -335,20 +335,7 @@ fn serve_answers_the_same_over_sqlite_and_postgres_and_writes_into_postgres() {
     assert_eq!(logs, 1);
 
     // A span received over OTLP/HTTP (JSON, as curl sends it) goes into PostgreSQL too.
-    let otlp = json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "curl"}}]},
-        "scopeSpans": [{"scope": {"name": "by-hand"}, "spans": [{
-            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
-            "name": "chat gpt-4o", "kind": 3,
-            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000250000000",
-            "attributes": [
-                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "9"}}
-            ],
-            "status": {"code": 1}
-        }]}]
-    }]});
+    let otlp = curl_otlp_span();
     let receiver = format!("{}/v1/traces", on_pg.otlp_http.as_deref().unwrap());
     let r = reqwest::blocking::Client::new()
         .post(receiver)

@@ -27,7 +27,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::{json, Value};
 use support::python_venv::otel_sdk_python;
-use support::serve::Server;
+use support::serve::{curl_otlp_span, Server};
 
 const SENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/otel_sender.py");
 
@@ -425,20 +425,7 @@ fn json_gzip_and_bad_requests_from_a_plain_http_client() {
     let traces = format!("{}/v1/traces", server.otlp_http.as_deref().unwrap());
 
     // OTLP/JSON, as curl would send it: hex ids, a string int64, enums as numbers.
-    let body = json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "curl"}}]},
-        "scopeSpans": [{"scope": {"name": "by-hand"}, "spans": [{
-            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
-            "name": "chat gpt-4o", "kind": 3,
-            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000250000000",
-            "attributes": [
-                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
-                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
-                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "9"}}
-            ],
-            "status": {"code": 1}
-        }]}]
-    }]});
+    let body = curl_otlp_span();
     let (status, answer) = post(
         &traces,
         "application/json",

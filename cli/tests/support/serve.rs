@@ -219,3 +219,23 @@ impl Drop for Server {
         }
     }
 }
+
+/// One GenAI span in OTLP/JSON as `curl` would send it (hex ids, string int64s, enums as
+/// numbers): trace `5b8efff798038103d269b633813fc60c`, span `eee19b7ec3c1b174`, service
+/// `curl`, `chat gpt-4o` with 9 input tokens.
+pub fn curl_otlp_span() -> serde_json::Value {
+    serde_json::json!({"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "curl"}}]},
+        "scopeSpans": [{"scope": {"name": "by-hand"}, "spans": [{
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
+            "name": "chat gpt-4o", "kind": 3,
+            "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000250000000",
+            "attributes": [
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "9"}}
+            ],
+            "status": {"code": 1}
+        }]}]
+    }]})
+}
