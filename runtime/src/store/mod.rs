@@ -36,6 +36,7 @@ pub(crate) mod open;
 mod pg;
 #[cfg(feature = "postgres")]
 mod pg_retention;
+mod prune;
 mod query;
 pub(crate) mod retention;
 pub(crate) mod schema;
@@ -51,7 +52,8 @@ pub use crate::config::parse::{parse_age, AGE_FORMS};
 pub use crate::model::time::parse_sqlite_timestamp as parse_timestamp;
 pub use filter::{AttributeFilter, FilterOp, COLUMN_KEYS};
 pub use label_matcher::{LabelMatcher, MatchOp};
-pub use retention::{prune, prune_before, PruneReport};
+pub use prune::{prune, prune_before};
+pub use retention::PruneReport;
 pub use types::{
     ExportRow, LatencyStats, MetricPoint, MetricSeries, SearchHit, SessionQuery, SessionSummary,
     Span, SpanEvent, SpanWithChildren, StoreStats, TokenStats, Trace, TraceColumn, TraceOrder,

@@ -3,7 +3,7 @@
 //!
 //! The runtime does this in the background when `TELEMETRY_SQLITE_RETENTION` is set (the
 //! sqlite sink's worker, at most once a minute, a few chunks per second until done);
-//! `llm-trace prune --older-than 7d` and [`prune`] do it on demand.
+//! `llm-trace prune --older-than 7d` and [`prune`](super::prune) do it on demand.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
@@ -53,43 +53,11 @@ impl PruneReport {
     }
 }
 
-/// Delete everything older than `older_than` from the store at `path`: traces that both
-/// started and ended before the cutoff, with their spans and events, and metric points and
-/// free logs recorded before it. Works in chunks of a few hundred traces, each its own
-/// short transaction, so applications writing to the store meanwhile are not stalled.
-///
-/// A `postgres://` URL instead of a path prunes that PostgreSQL store (feature
-/// `postgres`) with the same deletions, chunks and advisory lock as the `postgres` sink's
-/// `TELEMETRY_POSTGRES_RETENTION`.
-///
-/// ```no_run
-/// use std::time::Duration;
-///
-/// let report = llm_telemetry::store::prune("traces.db", Duration::from_secs(7 * 86_400))?;
-/// println!("deleted {} traces, {} spans", report.traces, report.spans);
-/// # Ok::<(), llm_telemetry::store::StoreError>(())
-/// ```
-pub fn prune(path: impl AsRef<Path>, older_than: Duration) -> Result<PruneReport, StoreError> {
-    let cutoff = SystemTime::now()
-        .checked_sub(older_than)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    prune_before(path, cutoff)
-}
-
-/// [`prune`] with an absolute cutoff.
-///
-/// ```no_run
-/// use std::time::{Duration, SystemTime};
-/// let cutoff = SystemTime::now() - Duration::from_secs(86_400);
-/// llm_telemetry::store::prune_before("traces.db", cutoff)?;
-/// # Ok::<(), llm_telemetry::store::StoreError>(())
-/// ```
-pub fn prune_before(path: impl AsRef<Path>, cutoff: SystemTime) -> Result<PruneReport, StoreError> {
-    let path = path.as_ref();
-    #[cfg(feature = "postgres")]
-    if super::is_postgres_url(path) {
-        return super::pg_retention::prune_before(path.to_str().unwrap_or_default(), cutoff);
-    }
+/// [`prune_before`](super::prune_before) on a SQLite store.
+pub(super) fn prune_sqlite_before(
+    path: &Path,
+    cutoff: SystemTime,
+) -> Result<PruneReport, StoreError> {
     // Same checks as TraceStore::open (missing, foreign, newer), then a writable handle.
     drop(super::TraceStore::open(path)?);
     let sqlite = |e: rusqlite::Error| StoreError::sqlite(path.to_path_buf(), e);
