@@ -1,11 +1,14 @@
 //! The `postgres` sink's settings: `TELEMETRY_POSTGRES_URL` (a `postgres://` URL or a libpq
 //! `key=value` string), `TELEMETRY_POSTGRES_RETENTION`, and the libpq `PG*` variables that
 //! fill in what the URL leaves out ([`PgEnv`]), and (feature `postgres`) `connect`, which
-//! turns them into a connection for the sink's writer and the store's readers alike. Every
+//! turns them into a connection for the sink's writer and the store's readers alike, and
+//! `prune_sql`, the retention's statements both run. Every
 //! message shows the URL through [`mask_password`].
 
 #[cfg(feature = "postgres")]
 pub(crate) mod connect;
+#[cfg(feature = "postgres")]
+pub(crate) mod prune_sql;
 
 /// The libpq environment variables the `postgres` sink honours for what
 /// `TELEMETRY_POSTGRES_URL` does not say: `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,

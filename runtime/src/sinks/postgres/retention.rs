@@ -9,32 +9,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use postgres::Client;
 
+use crate::config::postgres::prune_sql::{
+    CHUNK_ROWS, CHUNK_TRACES, PRUNE_FREE_LOGS, PRUNE_LOCK, PRUNE_METRICS, PRUNE_TRACES,
+};
 use crate::model::diag::RateLimitedWarning;
 
-/// Traces deleted per transaction (each with its spans and events).
-const CHUNK_TRACES: i64 = 256;
-/// Metric rows and free logs deleted per transaction.
-const CHUNK_ROWS: i64 = 4096;
 /// How often the writer looks for expired data.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Time spent pruning per tick (about one per second) before going back to writing.
 const TICK_BUDGET: Duration = Duration::from_millis(50);
-/// The advisory lock of pruning ("LLMT" + 1): one process prunes at a time.
-const PRUNE_LOCK: i64 = 0x4C4C_4D55;
-
-const PRUNE_TRACES: &str = "WITH t AS (\
-       DELETE FROM traces WHERE trace_id IN (SELECT trace_id FROM traces \
-         WHERE timestamp < $1 AND end_time < $1 ORDER BY timestamp LIMIT $2 \
-         FOR UPDATE SKIP LOCKED) RETURNING trace_id), \
-     s AS (DELETE FROM spans WHERE trace_id IN (SELECT trace_id FROM t) RETURNING 1), \
-     l AS (DELETE FROM span_logs WHERE trace_id IN (SELECT trace_id FROM t) RETURNING 1) \
-     SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM s), (SELECT count(*) FROM l)";
-
-const PRUNE_FREE_LOGS: &str = "DELETE FROM span_logs WHERE id IN (SELECT id FROM span_logs \
-     WHERE trace_id IS NULL AND timestamp < $1 LIMIT $2)";
-
-const PRUNE_METRICS: &str = "DELETE FROM metrics WHERE id IN (SELECT id FROM metrics \
-     WHERE timestamp < $1 LIMIT $2)";
 
 /// The retention of one writer.
 pub(super) struct Retention {
